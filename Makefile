@@ -1,0 +1,37 @@
+# tetcd — every target installs what it needs first, so a fresh clone needs nothing but Node 20 and make.
+SHELL := /bin/bash
+NODE_BIN := node_modules/.bin
+STAMP := node_modules/.installed
+DATA_DIR ?= default.tetcd
+
+.PHONY: all build typecheck test run bench bench-compare clean distclean
+
+all: build
+
+# npm ci when node_modules is missing or older than the lock file.
+$(STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@node scripts/check-native.mjs
+	@touch $@
+
+build: $(STAMP)
+	@rm -rf dist
+	$(NODE_BIN)/tsc -p tsconfig.json
+
+typecheck: $(STAMP)
+	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
+
+test: build
+	$(NODE_BIN)/ava
+
+run: build
+	node bin/tetcd --data-dir $(DATA_DIR)
+
+bench: build
+	node dist/bench/micro.js
+
+clean:
+	rm -rf dist
+
+distclean: clean
+	rm -rf node_modules
