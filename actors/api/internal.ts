@@ -1,0 +1,32 @@
+// What travels inside a raft log entry: a request proposed by one member, applied by every member in log order.
+// Normal entries carry the CBOR encoding (runtime/codec.ts encodeValue) of an InternalRequest; an empty entry is a
+// new leader's no-op. Only the member that proposed a request (`member`) answers its client, using `id`.
+import type {
+  CompactionRequest,
+  DeleteRangeRequest,
+  PutRequest,
+  TxnRequest,
+} from './types.js';
+
+export type InternalOp =
+  | { type: 'put'; req: PutRequest }
+  | { type: 'deleteRange'; req: DeleteRangeRequest }
+  | { type: 'txn'; req: TxnRequest }
+  | { type: 'compaction'; req: CompactionRequest }
+  /** ID is always chosen before proposing (by the proposer when the client gave 0), so every member applies the same. */
+  | { type: 'leaseGrant'; req: { ID: bigint; TTL: number } }
+  | { type: 'leaseRevoke'; req: { ID: bigint } }
+  /** Remaining TTLs recorded by the leader so a new leader resumes them instead of granting a fresh full TTL. */
+  | { type: 'leaseCheckpoint'; checkpoints: Array<{ ID: bigint; remainingTTL: number }> }
+  | { type: 'alarm'; action: 'activate' | 'deactivate'; memberId: string; alarm: 'NOSPACE' | 'CORRUPT' };
+
+export interface InternalRequest {
+  /** Unique among the requests proposed by `member`; 0 for requests nobody waits on. */
+  id: number;
+  /** Proposing member (16-hex id). */
+  member: string;
+  op: InternalOp;
+}
+
+/** The outcome of applying one request, for the member that waits on it. */
+export type ApplyOutcome<R = unknown> = { id: number; response: R } | { id: number; error: { code: number; message: string } };
