@@ -4,7 +4,7 @@ NODE_BIN := node_modules/.bin
 STAMP := node_modules/.installed
 DATA_DIR ?= default.tetcd
 
-.PHONY: all build typecheck test run bench bench-compare clean distclean
+.PHONY: all build typecheck test run bench clean distclean
 
 all: build
 
@@ -22,6 +22,7 @@ typecheck: $(STAMP)
 	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
 
 test: build
+	@scripts/ensure-etcd.sh
 	$(NODE_BIN)/ava
 
 run: build
