@@ -1,0 +1,256 @@
+// The peer transport of one member: a uWebSockets.js App on the member's peer URLs accepting streams and fallback
+// posts from other members, and one PeerLink per peer for what this member sends. Every connection names its
+// cluster, its sender and its intended receiver; a connection from another cluster, or meant for another member, is
+// refused before any message is read.
+//
+// Wire format: a frame is the CBOR encoding of an array of raft messages; one frame per peer per turn of the owner.
+import { decodeValue, encodeValue } from '../../runtime/codec.js';
+import type { Logger } from '../../runtime/log.js';
+import { hostPort, listen, uws, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../../runtime/uws.js';
+import type { NodeId } from '../raft/core/types.js';
+import { PeerLink } from './peer-link.js';
+import { peerHeaders, peerPaths, type PeerInfo, type PeerMessage, type TransportStats } from './protocol.js';
+
+export interface PeerTransportOptions {
+  self: NodeId;
+  clusterId: string;
+  listenPeerUrls: string[];
+  peers: PeerInfo[];
+  log: Logger;
+  random: () => number;
+  /** Raft messages that arrived, in arrival order (called once per frame). */
+  onMessages(messages: PeerMessage[]): void;
+  /** Extra routes on the peer App (snapshot receive, member list for joiners). */
+  extendApp?(app: TemplatedApp): void;
+  streamBufferBytesMax?: number;
+  pipelineInflightMax?: number;
+  frameBytesMax?: number;
+  reconnectDelayMsMin?: number;
+  reconnectDelayMsMax?: number;
+}
+
+export const transportLimits = {
+  streamBufferBytesMax: 16 * 1024 * 1024,
+  pipelineInflightMax: 8,
+  /** Largest frame accepted from a peer (a batch of appends); raft keeps messages far below it. */
+  frameBytesMax: 64 * 1024 * 1024,
+  reconnectDelayMsMin: 50,
+  reconnectDelayMsMax: 2_000,
+} as const;
+
+interface StreamData {
+  from: NodeId;
+}
+
+export class PeerTransport {
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly listenSockets: us_listen_socket[] = [];
+  private readonly app: TemplatedApp;
+  private isolated = new Set<NodeId>();
+  private framesReceived = 0;
+  private messagesDropped = 0;
+  readonly boundPorts: number[] = [];
+  private clusterId: string;
+
+  constructor(private readonly options: PeerTransportOptions) {
+    this.clusterId = options.clusterId;
+    this.app = uws.App();
+    this.routes();
+    options.extendApp?.(this.app);
+    this.setPeers(options.peers);
+  }
+
+  async start(): Promise<void> {
+    for (const url of this.options.listenPeerUrls) {
+      const { host, port } = hostPort(url);
+      const bound = await listen(this.app, host, port);
+      this.listenSockets.push(bound.socket);
+      this.boundPorts.push(bound.port);
+    }
+  }
+
+  /** The cluster ID is known only after a joining member has learned it. */
+  setClusterId(clusterId: string): void {
+    this.clusterId = clusterId;
+  }
+
+  setPeers(peers: PeerInfo[]): void {
+    const wanted = new Map(peers.filter((p) => p.id !== this.options.self).map((p) => [p.id, p.urls]));
+    for (const [id, link] of this.links) {
+      const urls = wanted.get(id);
+      if (!urls || urls.join(',') !== link.urls.join(',')) {
+        link.close();
+        this.links.delete(id);
+      }
+    }
+    for (const [id, urls] of wanted) {
+      if (this.links.has(id)) continue;
+      this.links.set(
+        id,
+        new PeerLink({
+          self: this.options.self,
+          clusterId: this.clusterId,
+          peer: id,
+          urls,
+          streamBufferBytesMax: this.options.streamBufferBytesMax ?? transportLimits.streamBufferBytesMax,
+          pipelineInflightMax: this.options.pipelineInflightMax ?? transportLimits.pipelineInflightMax,
+          reconnectDelayMsMin: this.options.reconnectDelayMsMin ?? transportLimits.reconnectDelayMsMin,
+          reconnectDelayMsMax: this.options.reconnectDelayMsMax ?? transportLimits.reconnectDelayMsMax,
+          log: this.options.log,
+          random: this.options.random,
+        }),
+      );
+    }
+  }
+
+  /** Sends a batch: one frame per destination. Returns the peers whose frame was dropped. */
+  send(messages: readonly PeerMessage[]): NodeId[] {
+    const byPeer = new Map<NodeId, PeerMessage[]>();
+    for (const message of messages) {
+      let list = byPeer.get(message.to);
+      if (!list) byPeer.set(message.to, (list = []));
+      list.push(message);
+    }
+    const unreachable: NodeId[] = [];
+    for (const [peer, batch] of byPeer) {
+      const link = this.links.get(peer);
+      if (!link || this.isolated.has(peer) || !link.send(encodeValue(batch))) {
+        this.messagesDropped += batch.length;
+        unreachable.push(peer);
+      }
+    }
+    return unreachable;
+  }
+
+  faults(isolate: NodeId[], cutStreams: boolean): void {
+    this.isolated = new Set(isolate);
+    for (const [id, link] of this.links) {
+      if (cutStreams) link.cut(true);
+      else if (link.streamCut) link.cut(false);
+      if (this.isolated.has(id)) link.cut(false);
+    }
+  }
+
+  stats(): TransportStats {
+    let framesSent = 0;
+    let pipelinePosts = 0;
+    const streamsOpen: NodeId[] = [];
+    for (const [id, link] of this.links) {
+      framesSent += link.framesSent;
+      pipelinePosts += link.pipelinePosts;
+      if (link.streamOpen) streamsOpen.push(id);
+    }
+    return { streamsOpen, framesSent, framesReceived: this.framesReceived, messagesDropped: this.messagesDropped, pipelinePosts };
+  }
+
+  close(): void {
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    for (const socket of this.listenSockets) uws.us_listen_socket_close(socket);
+    this.listenSockets.length = 0;
+    // close() exists in this uWS build though its typings predate it
+    (this.app as unknown as { close?: () => void }).close?.();
+  }
+
+  /** Why a connection is refused, or undefined when it is ours. */
+  private refusal(clusterId: string, from: string, to: string): string | undefined {
+    if (clusterId !== this.clusterId) return `cluster ID mismatch (local ${this.clusterId}, remote ${clusterId || 'none'})`;
+    if (to !== this.options.self) return `member ID mismatch (local ${this.options.self}, expected by remote ${to || 'none'})`;
+    if (!/^[0-9a-f]{16}$/.test(from)) return 'missing or malformed sender member ID';
+    if (this.isolated.has(from)) return 'isolated by a fault hook';
+    return undefined;
+  }
+
+  private deliver(from: NodeId, bytes: Uint8Array): void {
+    if (this.isolated.has(from)) return;
+    let messages: PeerMessage[];
+    try {
+      messages = decodeValue<PeerMessage[]>(bytes);
+    } catch (error) {
+      this.options.log.warn('dropped an undecodable frame from a peer', { peer: from, error });
+      return;
+    }
+    if (!Array.isArray(messages)) return;
+    // a peer may only speak for itself, and only to us
+    const valid = messages.filter((m) => m && m.from === from && m.to === this.options.self);
+    this.framesReceived++;
+    if (valid.length > 0) this.options.onMessages(valid);
+  }
+
+  private routes(): void {
+    const frameBytesMax = this.options.frameBytesMax ?? transportLimits.frameBytesMax;
+    this.app.ws<StreamData>(peerPaths.stream, {
+      maxPayloadLength: frameBytesMax,
+      maxBackpressure: this.options.streamBufferBytesMax ?? transportLimits.streamBufferBytesMax,
+      idleTimeout: 0,
+      upgrade: (res, req, context) => {
+        const clusterId = req.getHeader(peerHeaders.clusterId);
+        const from = req.getHeader(peerHeaders.from);
+        const to = req.getHeader(peerHeaders.to);
+        const refusal = this.refusal(clusterId, from, to);
+        if (refusal) {
+          this.options.log.warn('refused a peer stream', { from, reason: refusal });
+          res.writeStatus('412 Precondition Failed').writeHeader('x-tetcd-reason', refusal).end(refusal);
+          return;
+        }
+        res.upgrade<StreamData>(
+          { from },
+          req.getHeader('sec-websocket-key'),
+          req.getHeader('sec-websocket-protocol'),
+          req.getHeader('sec-websocket-extensions'),
+          context,
+        );
+      },
+      message: (ws, message) => {
+        // the ArrayBuffer is only valid during this call: copy before decoding (decoded bytes are views into it)
+        this.deliver(ws.getUserData().from, new Uint8Array(message.slice(0)));
+      },
+    });
+    this.app.post(peerPaths.messages, (res, req) => {
+      const clusterId = req.getHeader(peerHeaders.clusterId);
+      const from = req.getHeader(peerHeaders.from);
+      const to = req.getHeader(peerHeaders.to);
+      const refusal = this.refusal(clusterId, from, to);
+      if (refusal) {
+        res.writeStatus('412 Precondition Failed').writeHeader('x-tetcd-reason', refusal).end(refusal);
+        return;
+      }
+      readBody(res, frameBytesMax, (body) => {
+        if (!body) return;
+        this.deliver(from, body);
+        res.cork(() => res.writeStatus('204 No Content').end());
+      });
+    });
+  }
+}
+
+/** Reads a whole request body (copied), capped; answers 413 past the cap and calls back with undefined. */
+export function readBody(res: HttpResponse, bytesMax: number, done: (body: Uint8Array | undefined) => void): void {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+    done(undefined);
+  });
+  res.onData((chunk, isLast) => {
+    if (aborted) return;
+    size += chunk.byteLength;
+    if (size > bytesMax) {
+      aborted = true;
+      res.cork(() => res.writeStatus('413 Payload Too Large').end('frame too large'));
+      done(undefined);
+      return;
+    }
+    chunks.push(new Uint8Array(chunk.slice(0)));
+    if (!isLast) return;
+    if (chunks.length === 1) return done(chunks[0]);
+    const body = new Uint8Array(size);
+    let offset = 0;
+    for (const c of chunks) {
+      body.set(c, offset);
+      offset += c.length;
+    }
+    done(body);
+  });
+}

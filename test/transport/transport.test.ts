@@ -1,0 +1,168 @@
+import test from 'ava';
+import { PeerTransport } from '../../actors/transport/peer-transport.js';
+import type { PeerMessage } from '../../actors/transport/protocol.js';
+import { createLogger } from '../../runtime/log.js';
+
+const A = 'aaaaaaaaaaaaaaaa';
+const B = 'bbbbbbbbbbbbbbbb';
+const C = 'cccccccccccccccc';
+
+interface Msg extends PeerMessage {
+  n: number;
+  payload?: Uint8Array;
+}
+
+interface Node {
+  transport: PeerTransport;
+  received: Msg[];
+  port: number;
+}
+
+const silent = createLogger('transport-test', 'error', () => {});
+
+async function node(self: string, clusterId: string, peers: Array<{ id: string; port: number }>, extra: Partial<ConstructorParameters<typeof PeerTransport>[0]> = {}): Promise<Node> {
+  const received: Msg[] = [];
+  const transport = new PeerTransport({
+    self,
+    clusterId,
+    listenPeerUrls: ['http://127.0.0.1:0'],
+    peers: peers.map((p) => ({ id: p.id, urls: [`http://127.0.0.1:${p.port}`] })),
+    log: silent,
+    random: Math.random,
+    onMessages: (messages) => received.push(...(messages as Msg[])),
+    reconnectDelayMsMin: 20,
+    reconnectDelayMsMax: 200,
+    ...extra,
+  });
+  await transport.start();
+  return { transport, received, port: transport.boundPorts[0]! };
+}
+
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
+/** Two members that know each other: B listens first, then A is created pointing at B, then B learns A's port. */
+async function pair(clusterId = 'c1c1c1c1c1c1c1c1') {
+  const b = await node(B, clusterId, []);
+  const a = await node(A, clusterId, [{ id: B, port: b.port }]);
+  b.transport.setPeers([{ id: A, urls: [`http://127.0.0.1:${a.port}`] }]);
+  return { a, b, close: () => (a.transport.close(), b.transport.close()) };
+}
+
+test('messages flow over the stream in order, one frame per peer per batch', async (t) => {
+  const { a, b, close } = await pair();
+  try {
+    t.true(await until(() => a.transport.stats().streamsOpen.includes(B)));
+    for (let batch = 0; batch < 50; batch++) {
+      const messages: Msg[] = [];
+      for (let i = 0; i < 20; i++) messages.push({ from: A, to: B, n: batch * 20 + i });
+      t.deepEqual(a.transport.send(messages), []);
+    }
+    t.true(await until(() => b.received.length === 1_000));
+    t.deepEqual(b.received.map((m) => m.n), Array.from({ length: 1_000 }, (_, i) => i));
+    t.is(a.transport.stats().framesSent, 50);
+    t.is(a.transport.stats().pipelinePosts, 0);
+  } finally {
+    close();
+  }
+});
+
+test('with the stream cut, messages fall back to HTTP posts and still arrive', async (t) => {
+  const { a, b, close } = await pair();
+  try {
+    t.true(await until(() => a.transport.stats().streamsOpen.includes(B)));
+    a.transport.faults([], true);
+    t.true(await until(() => !a.transport.stats().streamsOpen.includes(B)));
+    for (let n = 0; n < 10; n++) {
+      t.deepEqual(a.transport.send([{ from: A, to: B, n } as Msg]), []);
+      t.true(await until(() => b.received.length === n + 1));
+    }
+    t.deepEqual(b.received.map((m) => m.n), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    t.is(a.transport.stats().pipelinePosts, 10);
+    // the fallback is bounded: a burst beyond its requests in flight is dropped and reported, not queued
+    let dropped = 0;
+    for (let n = 0; n < 20; n++) dropped += a.transport.send([{ from: A, to: B, n } as Msg]).length;
+    t.is(dropped, 20 - 8);
+    // healing brings the stream back
+    a.transport.faults([], false);
+    t.true(await until(() => a.transport.stats().streamsOpen.includes(B)));
+  } finally {
+    close();
+  }
+});
+
+test('a member of another cluster, or a connection meant for another member, is refused', async (t) => {
+  const b = await node(B, 'c1c1c1c1c1c1c1c1', []);
+  const stranger = await node(C, 'ffffffffffffffff', [{ id: B, port: b.port }]);
+  const misaddressed = await node(A, 'c1c1c1c1c1c1c1c1', [{ id: C, port: b.port }]);
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    t.deepEqual(stranger.transport.stats().streamsOpen, []);
+    t.deepEqual(misaddressed.transport.stats().streamsOpen, []);
+    // the fallback posts are refused as well
+    stranger.transport.send([{ from: C, to: B, n: 1 } as Msg]);
+    misaddressed.transport.send([{ from: A, to: C, n: 2 } as Msg]);
+    await new Promise((r) => setTimeout(r, 300));
+    t.deepEqual(b.received, []);
+  } finally {
+    b.transport.close();
+    stranger.transport.close();
+    misaddressed.transport.close();
+  }
+});
+
+test('a peer may only speak for itself', async (t) => {
+  const { a, b, close } = await pair();
+  try {
+    t.true(await until(() => a.transport.stats().streamsOpen.includes(B)));
+    a.transport.send([{ from: C, to: B, n: 1 } as Msg, { from: A, to: B, n: 2 } as Msg]);
+    t.true(await until(() => b.received.length === 1));
+    await new Promise((r) => setTimeout(r, 100));
+    t.deepEqual(b.received.map((m) => m.n), [2]);
+  } finally {
+    close();
+  }
+});
+
+test('a full stream buffer drops frames and reports the peer, never blocks', async (t) => {
+  const b = await node(B, 'c1c1c1c1c1c1c1c1', []);
+  const a = await node(A, 'c1c1c1c1c1c1c1c1', [{ id: B, port: b.port }], { streamBufferBytesMax: 64 * 1024 });
+  try {
+    t.true(await until(() => a.transport.stats().streamsOpen.includes(B)));
+    const payload = new Uint8Array(256 * 1024);
+    let dropped = 0;
+    const started = Date.now();
+    for (let n = 0; n < 200; n++) dropped += a.transport.send([{ from: A, to: B, n, payload } as Msg]).length;
+    t.true(Date.now() - started < 2_000, 'sending never waited on the peer');
+    t.true(dropped > 0, 'frames beyond the buffer cap were dropped');
+    t.true(a.transport.stats().messagesDropped === dropped);
+  } finally {
+    a.transport.close();
+    b.transport.close();
+  }
+});
+
+test('an isolated peer neither sends nor receives (partition hook)', async (t) => {
+  const { a, b, close } = await pair();
+  try {
+    t.true(await until(() => a.transport.stats().streamsOpen.includes(B)));
+    b.transport.faults([A], false);
+    t.deepEqual(a.transport.send([{ from: A, to: B, n: 1 } as Msg]), []);
+    t.deepEqual(b.transport.send([{ from: B, to: A, n: 2 } as Msg]), [A]);
+    await new Promise((r) => setTimeout(r, 200));
+    t.deepEqual(b.received, []);
+    t.deepEqual(a.received, []);
+    b.transport.faults([], false);
+    t.true(await until(() => a.transport.stats().streamsOpen.includes(B)));
+    a.transport.send([{ from: A, to: B, n: 3 } as Msg]);
+    t.true(await until(() => b.received.length === 1));
+  } finally {
+    close();
+  }
+});
