@@ -4,10 +4,13 @@
 // refused before any message is read.
 //
 // Wire format: a frame is the CBOR encoding of an array of raft messages; one frame per peer per turn of the owner.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { decodeValue, encodeValue } from '../../runtime/codec.js';
 import type { Logger } from '../../runtime/log.js';
 import { hostPort, listen, uws, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../../runtime/uws.js';
 import type { NodeId } from '../raft/core/types.js';
+import { Pipeline } from '../pipeline/pool.js';
 import { PeerLink } from './peer-link.js';
 import { peerHeaders, peerPaths, type PeerInfo, type PeerMessage, type TransportStats } from './protocol.js';
 
@@ -20,8 +23,14 @@ export interface PeerTransportOptions {
   random: () => number;
   /** Raft messages that arrived, in arrival order (called once per frame). */
   onMessages(messages: PeerMessage[]): void;
-  /** Extra routes on the peer App (snapshot receive, member list for joiners). */
+  /** Extra routes on the peer App (the member list for joiners). */
   extendApp?(app: TemplatedApp): void;
+  /** Where incoming snapshot files are written while they arrive. Without it, snapshots are refused. */
+  snapshotIncomingDir?: string;
+  /** A snapshot file arrived complete; `message` is the raft message that announced it. */
+  onSnapshot?(from: NodeId, file: string, bytes: number, message: PeerMessage): void;
+  /** A snapshot this member sent was accepted (or not) by its peer. */
+  onSnapshotStatus?(to: NodeId, ok: boolean, error?: string): void;
   streamBufferBytesMax?: number;
   pipelineInflightMax?: number;
   frameBytesMax?: number;
@@ -34,6 +43,9 @@ export const transportLimits = {
   pipelineInflightMax: 8,
   /** Largest frame accepted from a peer (a batch of appends); raft keeps messages far below it. */
   frameBytesMax: 64 * 1024 * 1024,
+  /** Bytes of an incoming snapshot held in memory while the disk catches up; past it the socket is paused. */
+  snapshotWriteBehindBytesMax: 8 * 1024 * 1024,
+  snapshotUploadTimeoutMs: 30 * 60 * 1000,
   reconnectDelayMsMin: 50,
   reconnectDelayMsMax: 2_000,
 } as const;
@@ -51,6 +63,7 @@ export class PeerTransport {
   private messagesDropped = 0;
   readonly boundPorts: number[] = [];
   private clusterId: string;
+  private pipeline: Pipeline | undefined;
 
   constructor(private readonly options: PeerTransportOptions) {
     this.clusterId = options.clusterId;
@@ -143,7 +156,40 @@ export class PeerTransport {
     return { streamsOpen, framesSent, framesReceived: this.framesReceived, messagesDropped: this.messagesDropped, pipelinePosts };
   }
 
+  /**
+   * Streams a snapshot file to a peer from the pipeline worker; the raft message that announces it travels in a
+   * header. The outcome is reported through onSnapshotStatus.
+   */
+  sendSnapshot(to: NodeId, file: string, message: PeerMessage): void {
+    const link = this.links.get(to);
+    if (!link || this.isolated.has(to)) {
+      this.options.onSnapshotStatus?.(to, false, 'peer unknown or unreachable');
+      return;
+    }
+    this.pipeline ??= new Pipeline();
+    const url = link.urls[0]! + peerPaths.snapshot;
+    const headers = {
+      [peerHeaders.clusterId]: this.clusterId,
+      [peerHeaders.from]: this.options.self,
+      [peerHeaders.to]: to,
+      'x-tetcd-message': Buffer.from(encodeValue(message)).toString('base64'),
+    };
+    this.pipeline
+      .sendFile({ file, url, headers, timeoutMs: transportLimits.snapshotUploadTimeoutMs })
+      .then((result) => {
+        const ok = result.status === 204;
+        if (!ok) this.options.log.warn('peer refused a snapshot', { peer: to, status: result.status, body: result.body });
+        this.options.onSnapshotStatus?.(to, ok, ok ? undefined : `status ${result.status}: ${result.body}`);
+      })
+      .catch((error: unknown) => {
+        this.options.log.warn('snapshot upload failed', { peer: to, error });
+        this.options.onSnapshotStatus?.(to, false, String(error));
+      });
+  }
+
   close(): void {
+    void this.pipeline?.close();
+    this.pipeline = undefined;
     for (const link of this.links.values()) link.close();
     this.links.clear();
     for (const socket of this.listenSockets) uws.us_listen_socket_close(socket);
@@ -219,6 +265,81 @@ export class PeerTransport {
         if (!body) return;
         this.deliver(from, body);
         res.cork(() => res.writeStatus('204 No Content').end());
+      });
+    });
+    this.app.post(peerPaths.snapshot, (res, req) => this.receiveSnapshot(res, req));
+  }
+
+  /**
+   * Writes an incoming snapshot straight to a temp file with asynchronous writes (the main thread never waits on the
+   * disk), pausing the socket while too much is waiting to be written, then hands the file to the owner.
+   */
+  private receiveSnapshot(res: HttpResponse, req: { getHeader(name: string): string }): void {
+    const clusterId = req.getHeader(peerHeaders.clusterId);
+    const from = req.getHeader(peerHeaders.from);
+    const to = req.getHeader(peerHeaders.to);
+    const header = req.getHeader('x-tetcd-message');
+    const dir = this.options.snapshotIncomingDir;
+    const refusal = this.refusal(clusterId, from, to) ?? (dir && this.options.onSnapshot ? undefined : 'this member does not accept snapshots');
+    let message: PeerMessage | undefined;
+    try {
+      message = decodeValue<PeerMessage>(Buffer.from(header, 'base64'));
+    } catch {
+      message = undefined;
+    }
+    if (refusal || !message || message.from !== from || message.to !== this.options.self) {
+      res.writeStatus('412 Precondition Failed').end(refusal ?? 'missing or malformed snapshot message');
+      return;
+    }
+    fs.mkdirSync(dir!, { recursive: true });
+    const file = path.join(dir!, `incoming-${from}-${Date.now()}-${Math.floor(Math.random() * 1e9)}.snap.tmp`);
+    const stream = fs.createWriteStream(file, { flags: 'w', mode: 0o600 });
+    let bytes = 0;
+    let aborted = false;
+    let paused = false;
+    const fail = (reason: string) => {
+      if (aborted) return;
+      aborted = true;
+      stream.destroy();
+      fs.rm(file, { force: true }, () => {});
+      this.options.log.warn('incoming snapshot failed', { peer: from, reason });
+    };
+    res.onAborted(() => fail('peer aborted the upload'));
+    stream.on('error', (error) => {
+      fail(String(error));
+      res.cork(() => res.writeStatus('500 Internal Server Error').end('cannot write snapshot'));
+    });
+    stream.on('drain', () => {
+      if (paused && !aborted) {
+        paused = false;
+        res.resume();
+      }
+    });
+    res.onData((chunk, isLast) => {
+      if (aborted) return;
+      bytes += chunk.byteLength;
+      const more = stream.write(Buffer.from(chunk.slice(0)));
+      if (!more && stream.writableLength > transportLimits.snapshotWriteBehindBytesMax && !paused) {
+        paused = true;
+        res.pause();
+      }
+      if (!isLast) return;
+      stream.end(() => {
+        // make the file durable before anyone relies on it
+        fs.open(file, 'r', (openError, fd) => {
+          if (openError) return fail(String(openError));
+          fs.fsync(fd, (syncError) => {
+            fs.close(fd, () => {});
+            if (aborted) return;
+            if (syncError) {
+              fail(String(syncError));
+              res.cork(() => res.writeStatus('500 Internal Server Error').end('cannot sync snapshot'));
+              return;
+            }
+            res.cork(() => res.writeStatus('204 No Content').end());
+            this.options.onSnapshot!(from, file, bytes, message!);
+          });
+        });
       });
     });
   }

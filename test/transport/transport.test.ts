@@ -1,4 +1,8 @@
 import test from 'ava';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { PeerTransport } from '../../actors/transport/peer-transport.js';
 import type { PeerMessage } from '../../actors/transport/protocol.js';
 import { createLogger } from '../../runtime/log.js';
@@ -164,5 +168,56 @@ test('an isolated peer neither sends nor receives (partition hook)', async (t) =
     t.true(await until(() => b.received.length === 1));
   } finally {
     close();
+  }
+});
+
+test('a 200 MB snapshot streams through the pipeline while small messages keep flowing', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tetcd-snapxfer-'));
+  const file = path.join(dir, 'outgoing.snap');
+  const size = 200 * 1024 * 1024;
+  const chunk = crypto.randomBytes(1024 * 1024);
+  const fd = fs.openSync(file, 'w');
+  for (let written = 0; written < size; written += chunk.length) fs.writeSync(fd, chunk);
+  fs.closeSync(fd);
+  const digest = (f: string) => crypto.createHash('sha1').update(fs.readFileSync(f)).digest('hex');
+  const expected = digest(file);
+  const arrived: Array<{ file: string; bytes: number; message: PeerMessage }> = [];
+  const statuses: boolean[] = [];
+  const b = await node(B, 'c1c1c1c1c1c1c1c1', [], {
+    snapshotIncomingDir: path.join(dir, 'incoming'),
+    onSnapshot: (_from, f, bytes, message) => arrived.push({ file: f, bytes, message }),
+  });
+  const a = await node(A, 'c1c1c1c1c1c1c1c1', [{ id: B, port: b.port }], { onSnapshotStatus: (_to, ok) => statuses.push(ok) });
+  const gaps: number[] = [];
+  let last = 0;
+  const probe = (messages: PeerMessage[]) => {
+    const now = Date.now();
+    if (last) gaps.push(now - last);
+    last = now;
+    b.received.push(...(messages as Msg[]));
+  };
+  (b.transport as unknown as { options: { onMessages: typeof probe } }).options.onMessages = probe;
+  try {
+    t.true(await until(() => a.transport.stats().streamsOpen.includes(B)));
+    a.transport.sendSnapshot(B, file, { from: A, to: B, n: -1 } as Msg);
+    let n = 0;
+    const deadline = Date.now() + 120_000;
+    while (statuses.length === 0 && Date.now() < deadline) {
+      a.transport.send([{ from: A, to: B, n: n++ } as Msg]); // a heartbeat every 10 ms
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    t.deepEqual(statuses, [true]);
+    t.is(arrived.length, 1);
+    t.is(arrived[0]!.bytes, size);
+    t.is((arrived[0]!.message as Msg).n, -1);
+    t.is(digest(arrived[0]!.file), expected);
+    t.true(n > 20, 'the transfer took a while');
+    const worst = Math.max(...gaps);
+    t.log(`transfer with ${n} heartbeats sent; largest gap between heartbeats at the receiver ${worst} ms`);
+    t.true(worst < 1_000, `heartbeats kept flowing (largest gap ${worst} ms is below an election timeout)`);
+  } finally {
+    a.transport.close();
+    b.transport.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
