@@ -8,14 +8,19 @@
 //   4       1     record type (RecordType; 0 is never a record, so zeroed space reads as "no record")
 //   5       1     padding length, 1..8
 //   6       2     reserved, zero
-//   8       4     CRC32C over bytes 0..8 of this header and the payload, continuing from the previous record's CRC
-//   12      n     payload
-//   12+n    pad   padding bytes, each recordPadByte (non-zero), up to the next multiple of 8
+//   8       4     header CRC: CRC32C of bytes 0..8 alone
+//   12      4     record CRC: CRC32C over bytes 0..8 and the payload, continuing from the previous record's CRC
+//   16      n     payload
+//   16+n    pad   padding bytes, each recordPadByte (non-zero), up to the next multiple of 8
 //
 // Why the padding is never empty and never zero: a complete record therefore always ends in a non-zero byte. After a
-// crash, a record whose bytes end in a run of zeros reaching the end of the file was never completely written (a torn
-// write: the file was preallocated with zeros), while a complete record that fails its checksum was damaged after it
-// was written. The boot path treats the first as a crash to repair and the second as corruption to report.
+// crash, a record whose bytes turn into zeros before its own end (the segment was preallocated with zeros) was never
+// completely written — a torn write — while a complete record that fails its checksum was damaged after it was
+// written. The boot path treats the first as a crash to repair and the second as corruption to report.
+//
+// Why the header has a CRC of its own: deciding "torn" needs the record's length, and a length damaged by a bit flip
+// could claim the record runs to the end of the file, making every later (acknowledged) record look like part of a
+// torn write. A header that fails its own CRC is therefore always damage, never a tear.
 //
 // Chaining: the first record of every segment is a segment header, whose checksum starts from the previous segment's
 // last checksum (which it also carries in its payload). Every later record continues from the record before it, so a
@@ -38,7 +43,7 @@ export const RecordType = {
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
-export const recordHeaderBytes = 12;
+export const recordHeaderBytes = 16;
 /** Padding fill; must be non-zero (see the file header). */
 export const recordPadByte = 0xa5;
 /** Entry payload: term u64, index u64, type u8, then the data. */
@@ -135,9 +140,10 @@ export class RecordBuffer {
   }
 
   private seal(at: number, payloadBytes: number, seedCrc: number): void {
+    this.view.setUint32(at + 8, crc32c(0, this.bytes, at, at + 8), true);
     let crc = crc32c(seedCrc, this.bytes, at, at + 8);
     crc = crc32c(crc, this.bytes, at + recordHeaderBytes, at + recordHeaderBytes + payloadBytes);
-    this.view.setUint32(at + 8, crc, true);
+    this.view.setUint32(at + 12, crc, true);
     this.crc = crc;
   }
 
@@ -291,8 +297,8 @@ export type RecordVisitor = (type: RecordType, payloadStart: number, payloadEnd:
 export interface ScanStop {
   offset: number;
   reason: string;
-  /** End of the record at `offset` as its header claims, when the header is complete and sane (it may lie past the
-   * end of the bytes). Undefined when the header itself is incomplete or implausible. */
+  /** End of the record at `offset` as its header claims, when the header is complete, passes its own CRC and is sane
+   * (the end may lie past the end of the bytes). Undefined when the header itself is incomplete or damaged. */
   claimedEnd: number | undefined;
 }
 
@@ -325,6 +331,7 @@ export function scanRecords(bytes: Uint8Array, length: number, seedCrc: number |
     const padBytes = bytes[offset + 5]!;
     const reserved = view.getUint16(offset + 6, true);
     if (type === 0 && payloadBytes === 0 && padBytes === 0 && reserved === 0 && view.getUint32(offset + 8, true) === 0) return stop('no record (zeroed space)');
+    if (crc32c(0, bytes, offset, offset + 8) !== view.getUint32(offset + 8, true)) return stop('record header checksum mismatch');
     if (!isRecordType(type)) return stop(`unknown record type ${type}`);
     if (payloadBytes > walLimits.recordPayloadBytesMax) return stop(`record length ${payloadBytes} is over the limit`);
     const size = recordBytes(payloadBytes);
@@ -344,7 +351,7 @@ export function scanRecords(bytes: Uint8Array, length: number, seedCrc: number |
     }
     let actual = crc32c(seed, bytes, offset, offset + 8);
     actual = crc32c(actual, bytes, payloadStart, payloadEnd);
-    if (actual !== view.getUint32(offset + 8, true)) return stop('checksum mismatch', end);
+    if (actual !== view.getUint32(offset + 12, true)) return stop('checksum mismatch', end);
     visit?.(type, payloadStart, payloadEnd, offset);
     crc = actual;
     records++;

@@ -68,9 +68,15 @@ export type TailVerdict = 'end' | 'torn' | 'damaged';
  * Decides what the first invalid position of the LAST segment means, given where its trailing zeros begin.
  * - 'end': nothing but zeros from there on (preallocated space never written).
  * - 'torn': the record there was being written when the process or machine stopped: its header is incomplete, or its
- *   bytes turn into zeros (never written) before its own end, and nothing follows it. Complete records always end in
- *   a non-zero padding byte, so a complete record cannot look like this.
- * - 'damaged': anything else — a complete record that fails its checksum, or data after a hole. Boot refuses.
+ *   header is whole and valid and its bytes turn into zeros (never written) before the end that header claims, so
+ *   nothing follows it. Complete records always end in a non-zero padding byte, so a complete record cannot look
+ *   like this, and a damaged header cannot claim a length that swallows the records after it.
+ * - 'damaged': anything else — a complete record that fails its checksum, a damaged header, data after a hole.
+ *   Boot refuses.
+ *
+ * What a crash can leave: a process killed mid-write leaves a prefix of the write (then zeros); a machine that loses
+ * power may also persist the write's pages out of order, leaving zeros and then data within the last unsynced batch.
+ * The second case is reported as damage too: refusing and naming the offset is safe, guessing is not.
  */
 export function judgeTail(stop: ScanStop, zeroStart: number): TailVerdict {
   if (zeroStart <= stop.offset) return 'end';
