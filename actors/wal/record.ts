@@ -233,14 +233,40 @@ function encodeSnapshotMarker(marker: WalSnapshotMarker): Uint8Array {
 
 // ---- payload decoders: each reads bytes[start, end) and throws FieldDecodeError when the payload is malformed ----
 
-export function decodeEntry(bytes: Uint8Array, view: DataView, start: number, end: number): Entry {
+/** Copies bytes[start, end) out of a (large, reused) read buffer. */
+export type ByteCopier = (bytes: Uint8Array, start: number, end: number) => Uint8Array;
+
+const sliceCopier: ByteCopier = (bytes, start, end) => bytes.slice(start, end);
+
+/**
+ * Hands out copies as views into shared 1 MiB blocks: boot decodes hundreds of thousands of entries, and one
+ * ArrayBuffer per entry costs more in allocation and garbage collection than reading and checking them.
+ */
+export class ByteArena {
+  private block = new Uint8Array(0);
+  private used = 0;
+  constructor(private readonly blockBytes = 1024 * 1024) {}
+  readonly copy: ByteCopier = (bytes, start, end) => {
+    const n = end - start;
+    if (this.used + n > this.block.length) {
+      this.block = new Uint8Array(Math.max(this.blockBytes, n));
+      this.used = 0;
+    }
+    const at = this.used;
+    this.block.set(bytes.subarray(start, end), at);
+    this.used += n;
+    return this.block.subarray(at, at + n);
+  };
+}
+
+export function decodeEntry(bytes: Uint8Array, view: DataView, start: number, end: number, copy: ByteCopier = sliceCopier): Entry {
   if (end - start < entryPayloadHeaderBytes) throw new FieldDecodeError('entry payload shorter than its fixed fields');
   const term = getU64(view, start);
   const index = getU64(view, start + 8);
   const type = bytes[start + 16]!;
   if (term === undefined || index === undefined) throw new FieldDecodeError('entry term or index out of range');
   if (type !== 0 && type !== 1) throw new FieldDecodeError(`entry type ${type} is unknown`);
-  return { term, index, type: type as EntryType, data: bytes.slice(start + entryPayloadHeaderBytes, end) };
+  return { term, index, type: type as EntryType, data: copy(bytes, start + entryPayloadHeaderBytes, end) };
 }
 
 export function decodeHardState(bytes: Uint8Array, view: DataView, start: number, end: number): HardState {

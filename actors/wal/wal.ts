@@ -38,6 +38,7 @@ import {
   decodeMetadata,
   decodeSegmentHeader,
   decodeSnapshotMarker,
+  ByteArena,
   RecordBuffer,
   recordBytes,
   entryPayloadHeaderBytes,
@@ -67,6 +68,9 @@ export interface WalOptions {
   segmentBytes?: number;
   /** Monotonic milliseconds, for fsync latency figures; default performance.now. */
   now?: () => number;
+  /** How the next segment is preallocated: written with zeros (default; cheaper fdatasyncs later) or only sized
+   * (sparse; cheaper to prepare, for tests and filesystems where zero-filling does not pay). */
+  preallocation?: 'zeros' | 'sparse';
 }
 
 export interface WalBootOptions {
@@ -181,6 +185,7 @@ export class Wal {
   private readonly log: Logger;
   private readonly segmentBytes: number;
   private readonly now: () => number;
+  private readonly preallocation: 'zeros' | 'sparse';
 
   private segments: SegmentFile[];
   /** Descriptor of the last segment, where appends go. */
@@ -241,6 +246,7 @@ export class Wal {
     this.log = options.log;
     this.segmentBytes = options.segmentBytes ?? walLimits.segmentBytesDefault;
     this.now = options.now ?? (() => performance.now());
+    this.preallocation = options.preallocation ?? 'zeros';
     this.segments = state.segments;
     this.fd = state.fd;
     this.writeOffset = state.writeOffset;
@@ -288,7 +294,8 @@ export class Wal {
     const firstIndex = 1;
     const fd = disk.open(path.join(temporary, segmentFileName(0, firstIndex)), 'truncate');
     try {
-      zeroFill(disk, fd, 0, segmentBytes);
+      if (options.preallocation === 'sparse') disk.preallocate(fd, segmentBytes);
+      else zeroFill(disk, fd, 0, segmentBytes);
       const header = new RecordBuffer(0, 4096);
       header.segmentHeader({ sequence: 0, firstIndex, prevCrc: 0 });
       header.metadata(metadata);
@@ -337,6 +344,7 @@ export class Wal {
 
     const replay = new Replay();
     replay.lastIndex = segments[0]!.firstIndex - 1;
+    const arena = new ByteArena();
     let buffer = new Uint8Array(0);
     let previousCrc: number | undefined;
     let tail = { endOffset: 0, crc: 0, headerEndOffset: 0, tornFrom: 0, tornTo: 0 };
@@ -370,7 +378,7 @@ export class Wal {
               return;
             }
             case RecordType.Entry: {
-              const problem = replay.entry(decodeEntry(buffer, view, start, end));
+              const problem = replay.entry(decodeEntry(buffer, view, start, end, arena.copy));
               if (problem) throw new FieldDecodeError(problem);
               return;
             }
@@ -605,9 +613,14 @@ export class Wal {
     }
     const prepared = this.prepared;
     if (prepared.ready) return false;
-    const end = Math.min(this.segmentBytes, prepared.zeroedBytes + walLimits.preparationChunkBytes);
-    zeroFill(this.disk, prepared.fd, prepared.zeroedBytes, end);
-    this.disk.fdatasync(prepared.fd);
+    let end = this.segmentBytes;
+    if (this.preallocation === 'sparse') {
+      this.disk.preallocate(prepared.fd, end);
+    } else {
+      end = Math.min(this.segmentBytes, prepared.zeroedBytes + walLimits.preparationChunkBytes);
+      zeroFill(this.disk, prepared.fd, prepared.zeroedBytes, end);
+      this.disk.fdatasync(prepared.fd);
+    }
     prepared.zeroedBytes = end;
     if (end === this.segmentBytes) {
       // the file's size is metadata: a full fsync makes the preallocation itself durable
