@@ -39,7 +39,8 @@ export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
     void ref.whenWritable().then(() => {
       const latest = deferred.get(to);
       deferred.delete(to);
-      if (latest) tellDurable(to, latest);
+      // whenWritable also resolves when the receiver is gone: then nobody is left to tell
+      if (latest && ref.writable()) tellDurable(to, latest);
     });
   };
 
@@ -76,6 +77,7 @@ export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
             hardState: state.hardState,
             snapshot: state.snapshot,
             entries: state.entries,
+            markers: state.markers,
             created: opened.created,
             tornBytesRepaired: state.tornBytesRepaired,
           } satisfies WalBootReply;

@@ -43,6 +43,9 @@ export interface WalBootReply {
   snapshot: WalSnapshotMarker | undefined;
   /** Entries after the snapshot marker, contiguous, as last written. */
   entries: Entry[];
+  /** Every snapshot marker still in the log, oldest first (pass them to the snapshot actor's loadNewest as
+   * `acceptable`, so the snapshot loaded is one the log continues from). */
+  markers: Array<{ term: number; index: number }>;
   /** True when this boot created the WAL (with the configured metadata). */
   created: boolean;
   /** Bytes of a torn record cut off the end of the log at this boot (0 when it ended cleanly). */

@@ -87,6 +87,8 @@ export interface WalBootState {
   snapshot: WalSnapshotMarker | undefined;
   /** Entries after the snapshot marker (all entries when there is none), contiguous, as last written. */
   entries: Entry[];
+  /** Every snapshot marker still in the log, oldest first: the snapshot files the log can continue from. */
+  markers: Array<{ term: number; index: number }>;
   /** Bytes of a torn record cut off the end of the log (0 when it ended cleanly). */
   tornBytesRepaired: number;
 }
@@ -168,7 +170,9 @@ class Replay {
   }
 
   snapshotMarker(marker: WalSnapshotMarker): void {
-    this.markers.push(marker);
+    // every segment repeats the newest marker in its header records: count each marker once
+    const previous = this.markers[this.markers.length - 1];
+    if (!previous || previous.index !== marker.index || previous.term !== marker.term) this.markers.push(marker);
     this.marker = marker;
     if (marker.index > this.lastIndex) {
       // a snapshot past the end of the log (installed from the leader) restarts the log after it
@@ -812,5 +816,6 @@ function bootState(replay: Replay, metadata: WalMetadata, oldest: SegmentFile, o
   } else if (entries.length > 0 && entries[0]!.index !== oldest.firstIndex) {
     throw new WalCorruptError(oldest.name, 0, `the log starts at entry ${entries[0]!.index} with no snapshot before it`);
   }
-  return { metadata, hardState: replay.hardState, snapshot: base, entries, tornBytesRepaired: 0 };
+  const markers = replay.markers.map((m) => ({ term: m.term, index: m.index }));
+  return { metadata, hardState: replay.hardState, snapshot: base, entries, markers, tornBytesRepaired: 0 };
 }
