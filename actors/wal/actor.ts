@@ -1,6 +1,6 @@
 // The WAL actor: a thin shell over the Wal class. It gathers every append of a turn, writes them with one write and at
-// most one fdatasync in endOfTurn (group commit), answers each sender once, and spends idle moments preallocating the
-// next segment so the append path never waits for it.
+// most one fdatasync in endOfTurn (group commit), answers each sender once, and preallocates the next segment in
+// small background steps between turns so the append path never waits for it.
 //
 // A disk error is fatal: the handler throws, the actor crashes and the supervisor stops the member. Retrying an
 // fdatasync after a failure can report success for data the kernel already dropped, so the WAL never retries.
@@ -9,6 +9,7 @@ import type { Timer } from '../../runtime/clock.js';
 import { assertNever } from '../../runtime/assert.js';
 import { Wal, walDir } from './wal.js';
 import { WalUsageError } from './errors.js';
+import { walLimits } from './limits.js';
 import type { WalActorConfig, WalActorStats, WalBootReply, WalClientProtocol, WalDurable, WalProtocol } from './protocol.js';
 
 export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
@@ -18,7 +19,6 @@ export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
   let dirty = false;
   let needSync = false;
   let releaseIndex: number | undefined;
-  let preparing: Timer | undefined;
   let turns = 0;
   let durableDeferred = 0;
   /** walDurable messages refused by a full mailbox, latest per receiver (they are cumulative). */
@@ -44,19 +44,44 @@ export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
     });
   };
 
-  // Background preparation of the next segment, one zero-filled chunk per timer turn, between append turns.
-  const schedulePreparation = (): void => {
-    if (preparing !== undefined || wal === undefined || !wal.needsPreparation) return;
-    preparing = ctx.clock.setTimer(0, () => {
-      preparing = undefined;
-      try {
-        wal?.prepareStep();
-      } catch (error) {
-        ctx.fail(error);
-        return;
+  // Background preparation of the next segment, one zero-filled chunk per timer turn. Under load one step is taken
+  // per wal.preparationPaceBytes appended, so the work is spread evenly between append turns; when appends pause,
+  // steps run back to back.
+  let stepTimer: Timer | undefined;
+  let stepDue = false;
+  let appendedSinceStep = 0;
+  let bytesWrittenSeen = 0;
+  let lastTurnMs = 0;
+  const scheduleStep = (): void => {
+    if (stepTimer !== undefined || wal === undefined || !wal.needsPreparation) return;
+    const idleForMs = ctx.clock.now() - lastTurnMs;
+    const delayMs = stepDue || idleForMs >= walLimits.preparationIdleMs ? 0 : walLimits.preparationIdleMs - idleForMs;
+    stepTimer = ctx.clock.setTimer(delayMs, () => {
+      stepTimer = undefined;
+      if (wal === undefined) return;
+      const idle = ctx.clock.now() - lastTurnMs >= walLimits.preparationIdleMs;
+      if (stepDue || idle) {
+        stepDue = false;
+        try {
+          wal.prepareStep();
+        } catch (error) {
+          ctx.fail(error);
+          return;
+        }
       }
-      schedulePreparation();
+      scheduleStep();
     });
+  };
+  const afterTurn = (): void => {
+    if (wal === undefined) return;
+    lastTurnMs = ctx.clock.now();
+    appendedSinceStep += wal.bytesWritten - bytesWrittenSeen;
+    bytesWrittenSeen = wal.bytesWritten;
+    if (appendedSinceStep >= wal.preparationPaceBytes) {
+      appendedSinceStep = 0;
+      stepDue = true;
+    }
+    scheduleStep();
   };
 
   return {
@@ -70,7 +95,8 @@ export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
             message.from ? { from: message.from } : {},
           );
           wal = opened.wal;
-          schedulePreparation();
+          bytesWrittenSeen = wal.bytesWritten;
+          scheduleStep();
           const { state } = opened;
           return {
             metadata: state.metadata,
@@ -118,12 +144,12 @@ export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
         wal.release(releaseIndex);
         releaseIndex = undefined;
       }
-      schedulePreparation();
+      afterTurn();
     },
 
     stop() {
-      preparing?.cancel();
-      preparing = undefined;
+      stepTimer?.cancel();
+      stepTimer = undefined;
       wal?.close();
       wal = undefined;
     },

@@ -17,8 +17,10 @@ export const walLimits = {
    * turn cannot hold an unbounded buffer; durability is still claimed only after the turn's sync. */
   pendingBytesMax: 16 * MiB,
   /** Zero-filling the next segment happens in steps of this size, each its own write and fdatasync, so no single
-   * background step holds the WAL's thread for more than a few milliseconds. */
-  preparationChunkBytes: 1 * MiB,
+   * background step holds the WAL's thread for more than a millisecond or two. */
+  preparationChunkBytes: 512 * 1024,
+  /** When no append turn came for this long, preparation steps run back to back (the WAL is idle). */
+  preparationIdleMs: 5,
   /** Boot reads segments with reads of at most this size (large sequential reads, never one call per record). */
   bootReadBytes: 64 * MiB,
   /** Entries kept below the newest snapshot when segments are released, so a slow follower can still catch up from
@@ -38,5 +40,6 @@ assert(walLimits.recordPayloadBytesMax < 2 ** 32 - 64, 'record length must fit i
 assert(walLimits.preparationChunkBytes % 4096 === 0, 'preparation chunks are whole pages');
 assert(walLimits.preparationChunkBytes <= walLimits.segmentBytesDefault, 'preparation chunk larger than a segment');
 assert(walLimits.pendingBytesMax >= walLimits.preparationChunkBytes, 'pending buffer smaller than a preparation chunk');
+
 assert(walLimits.bootReadBytes >= walLimits.zeroCheckChunkBytes, 'boot reads smaller than a zero-check chunk');
 assert(walLimits.releaseCatchUpEntries > 0, 'release needs a catch-up margin');
