@@ -5,6 +5,7 @@
 //
 // The child cuts segments every 64 KiB, overwrites its uncommitted tail now and then, writes snapshot markers and
 // releases segments, so kills land during rotation, release and tail overwrite too; some kills land during boot.
+// Every third child goes through the WAL actor on a worker thread (acknowledging on walDurable) instead of the class.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
@@ -101,9 +102,9 @@ interface ChildRun {
   code: number | null;
 }
 
-function runChild(dir: string, term: number, seed: number, killAfterMs: number, killBeforeReady: boolean): Promise<ChildRun> {
+function runChild(dir: string, term: number, seed: number, killAfterMs: number, killBeforeReady: boolean, viaActor: boolean): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [child, JSON.stringify({ dir, segmentBytes, term, seed })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [child, JSON.stringify({ dir, segmentBytes, term, seed, viaActor })], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let stderr = '';
     let killed = false;
@@ -147,12 +148,15 @@ test(`acknowledged batches survive ${cycles} SIGKILLs at random moments; nothing
   const dir = path.join(root, 'member', 'wal');
   const random = new SeededRandom(0xc0ffee);
   const model: Model = { log: new Map(), lastIndex: 0, hardState: { term: 0, vote: '', commit: 0 }, snapshot: undefined };
-  const tally = { acknowledged: 0, inFlightAbsent: 0, inFlightPartial: 0, inFlightWhole: 0, tornRepairs: 0, killedBeforeReady: 0, snapshotIndex: 0, lastIndex: 0 };
+  const tally = { viaActor: 0, acknowledged: 0, inFlightAbsent: 0, inFlightPartial: 0, inFlightWhole: 0, tornRepairs: 0, killedBeforeReady: 0, snapshotIndex: 0, lastIndex: 0 };
   try {
     for (let cycle = 1; cycle <= cycles; cycle++) {
       const killBeforeReady = cycle > 1 && random.next() < 0.1;
       const killAfterMs = killBeforeReady ? random.int(120) : 5 + random.int(150);
-      const run = await runChild(dir, cycle, cycle * 7919, killAfterMs, killBeforeReady);
+      // every third child appends through the WAL actor on a worker thread, the others through the Wal class
+      const viaActor = cycle % 3 === 0;
+      if (viaActor) tally.viaActor++;
+      const run = await runChild(dir, cycle, cycle * 7919, killAfterMs + (viaActor ? 100 : 0), killBeforeReady, viaActor);
       if (!run.killed) {
         t.fail(`cycle ${cycle}: the child exited by itself with code ${run.code}: ${run.stderr}`);
         return;
