@@ -491,45 +491,57 @@ export class Wal {
   /**
    * Appends entries (and the hard state after them) to the pending batch. Entries must be contiguous; the first may
    * start at or below the last index (overwriting the uncommitted tail from there) but not past last index + 1, and
-   * never at or below the committed index.
+   * never at or below the committed index. The whole call is checked before anything is encoded: a refused append
+   * (WalUsageError) leaves the WAL as it was.
    */
   append(entries: readonly Entry[], hardState?: HardState): void {
     this.checkOpen();
-    if (entries.length > 0) {
-      const first = entries[0]!;
-      usage(Number.isSafeInteger(first.index) && first.index >= 1, `entry index ${first.index} is not a positive integer`);
-      usage(first.index <= this.lastIndexValue + 1, `entry ${first.index} would leave a gap after the last index ${this.lastIndexValue}`);
-      if (first.index <= this.lastIndexValue) {
-        usage(first.index > this.hardState.commit, `entry ${first.index} would overwrite a committed entry (commit ${this.hardState.commit})`);
-        if (this.marker) usage(first.index > this.marker.index, `entry ${first.index} would overwrite the snapshot at ${this.marker.index}`);
-      } else {
-        usage(first.term >= this.lastTerm, `entry ${first.index} has term ${first.term}, below the last term ${this.lastTerm}`);
-      }
-      for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i]!;
-        usage(entry.index === first.index + i, `entries are not contiguous at position ${i}`);
-        if (i > 0) usage(entry.term >= entries[i - 1]!.term, `entry ${entry.index} has a lower term than the entry before it`);
-        this.beforeRecord(entryPayloadHeaderBytes + entry.data.length);
-        this.pending.entry(entry);
-        this.pendingRecords++;
-        // per entry, so a segment cut in the middle of the batch is named after the right index
-        this.lastIndexValue = entry.index;
-        this.lastTerm = entry.term;
-      }
-      this.counters.entries += entries.length;
+    if (entries.length > 0) this.checkEntries(entries);
+    if (hardState) this.checkHardState(hardState);
+    for (const entry of entries) {
+      this.beforeRecord(entryPayloadHeaderBytes + entry.data.length);
+      this.pending.entry(entry);
+      this.pendingRecords++;
+      // per entry, so a segment cut in the middle of the batch is named after the right index
+      this.lastIndexValue = entry.index;
+      this.lastTerm = entry.term;
     }
-    if (hardState) this.appendHardState(hardState);
+    this.counters.entries += entries.length;
+    if (hardState) {
+      this.beforeRecord(17 + hardState.vote.length);
+      this.pending.hardState(hardState);
+      this.pendingRecords++;
+      this.hardState = { term: hardState.term, vote: hardState.vote, commit: hardState.commit };
+    }
     this.counters.appends++;
     if (this.pending.length >= walLimits.pendingBytesMax) this.writePending();
   }
 
-  private appendHardState(state: HardState): void {
+  private checkEntries(entries: readonly Entry[]): void {
+    const first = entries[0]!;
+    usage(Number.isSafeInteger(first.index) && first.index >= 1, `entry index ${first.index} is not a positive integer`);
+    usage(first.index <= this.lastIndexValue + 1, `entry ${first.index} would leave a gap after the last index ${this.lastIndexValue}`);
+    if (first.index <= this.lastIndexValue) {
+      usage(first.index > this.hardState.commit, `entry ${first.index} would overwrite a committed entry (commit ${this.hardState.commit})`);
+      if (this.marker) usage(first.index > this.marker.index, `entry ${first.index} would overwrite the snapshot at ${this.marker.index}`);
+    } else {
+      usage(first.term >= this.lastTerm, `entry ${first.index} has term ${first.term}, below the last term ${this.lastTerm}`);
+    }
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      usage(entry.index === first.index + i, `entries are not contiguous at position ${i}`);
+      usage(Number.isSafeInteger(entry.term) && entry.term >= 0, `entry ${entry.index} has an invalid term ${entry.term}`);
+      if (i > 0) usage(entry.term >= entries[i - 1]!.term, `entry ${entry.index} has a lower term than the entry before it`);
+      usage(entry.type === 0 || entry.type === 1, `entry ${entry.index} has an unknown type ${entry.type}`);
+      usage(entry.data.length <= walLimits.recordPayloadBytesMax - entryPayloadHeaderBytes, `entry ${entry.index} of ${entry.data.length} bytes is over the record limit`);
+    }
+  }
+
+  private checkHardState(state: HardState): void {
+    usage(Number.isSafeInteger(state.term) && Number.isSafeInteger(state.commit) && state.commit >= 0, `hard state ${JSON.stringify(state)} is not valid`);
     usage(state.term >= this.hardState.term, `hard state term ${state.term} is below the last one (${this.hardState.term})`);
     usage(state.commit >= this.hardState.commit, `hard state commit ${state.commit} is below the last one (${this.hardState.commit})`);
-    this.beforeRecord(17 + state.vote.length);
-    this.pending.hardState(state);
-    this.pendingRecords++;
-    this.hardState = { term: state.term, vote: state.vote, commit: state.commit };
+    usage(state.vote.length <= 255 && /^[\x20-\x7e]*$/.test(state.vote), `hard state vote ${JSON.stringify(state.vote)} is not a short ASCII id`);
   }
 
   /** Records that raft saved a snapshot file at (term, index). Needs a sync (flush(true)) like any durable change. */

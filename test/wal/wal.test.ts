@@ -230,7 +230,16 @@ test('the contract is enforced: no gaps, no overwriting committed entries, no go
     t.throws(() => wal.append([entry(11, 2), entry(13, 2)]), { instanceOf: WalUsageError, message: /contiguous/ });
     t.throws(() => wal.append([], { term: 1, vote: '', commit: 5 }), { instanceOf: WalUsageError, message: /term/ });
     t.throws(() => wal.append([], { term: 2, vote: '', commit: 4 }), { instanceOf: WalUsageError, message: /commit/ });
+    // a batch refused part-way (its second entry is wrong) leaves nothing of itself behind
+    t.throws(() => wal.append([entry(11, 2), entry(12, 1)]), { instanceOf: WalUsageError, message: /lower term/ });
+    t.throws(() => wal.append([entry(11, 2)], { term: 2, vote: '', commit: 1 }), { instanceOf: WalUsageError, message: /commit/ });
+    t.is(wal.lastIndex, 10);
+    wal.append([entry(11, 2)]);
     wal.close();
+    const reopened = Wal.open(options(dir));
+    t.deepEqual(reopened.state.entries, [...entries(1, 10, 2), entry(11, 2)]);
+    t.deepEqual(reopened.state.hardState, { term: 2, vote: '', commit: 5 });
+    reopened.wal.close();
     t.throws(() => wal.append([entry(11, 2)]), { instanceOf: WalUsageError, message: /closed/ });
     const opts: WalOptions = options(dir);
     t.throws(() => Wal.create(opts, metadata), { instanceOf: WalUsageError, message: /already exists/ });
