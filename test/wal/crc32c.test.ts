@@ -1,3 +1,4 @@
+// CRC32C against published vectors and against the bit-at-a-time definition on random input.
 import test from 'ava';
 import fc from 'fast-check';
 import { crc32c, crc32cNaive } from '../../actors/wal/crc32c.js';
