@@ -18,7 +18,7 @@ export const walLimits = {
   pendingBytesMax: 16 * MiB,
   /** Zero-filling the next segment happens in steps of this size, each its own write and fdatasync, so no single
    * background step holds the WAL's thread for more than a millisecond or two. */
-  preparationChunkBytes: 512 * 1024,
+  preparationChunkBytes: 256 * 1024,
   /** When no append turn came for this long, preparation steps run back to back (the WAL is idle). */
   preparationIdleMs: 5,
   /** Boot reads segments with reads of at most this size (large sequential reads, never one call per record). */
