@@ -8,11 +8,11 @@ import { silentLogger } from '../../runtime/log.js';
 import { crc32c } from '../../actors/wal/crc32c.js';
 import type { SnapshotActorConfig, SnapshotProtocol } from '../../actors/snapshot/protocol.js';
 import { snapshotLimits } from '../../actors/snapshot/limits.js';
-import { testChunk, type SnapshotClientProtocol } from '../fixtures/snapshot-client-actor.js';
+import { testChunk, type SnapshotClientProtocol } from '../fixtures/wal-snapshot-client-actor.js';
 import { removeDir, tempDir } from '../wal/helpers.js';
 
 const snapshotModule = new URL('../../actors/snapshot/actor.js', import.meta.url);
-const clientModule = new URL('../fixtures/snapshot-client-actor.js', import.meta.url);
+const clientModule = new URL('../fixtures/wal-snapshot-client-actor.js', import.meta.url);
 const confState = { voters: ['8e9e05c52164694d'], learners: [], votersOutgoing: [] };
 
 function system(mode: 'threads' | 'deterministic', dataDir: string): ActorSystem {

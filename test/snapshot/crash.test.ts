@@ -11,11 +11,11 @@ import { verifySnapshotFile } from '../../actors/snapshot/file.js';
 import { crc32c } from '../../actors/wal/crc32c.js';
 import { realDisk } from '../../runtime/disk.js';
 import { SeededRandom } from '../../runtime/random.js';
-import { testChunk } from '../fixtures/snapshot-client-actor.js';
+import { testChunk } from '../fixtures/wal-snapshot-client-actor.js';
 import { SnapshotReader } from '../../actors/snapshot/file.js';
 import { captureLog, removeDir, tempDir } from '../wal/helpers.js';
 
-const child = fileURLToPath(new URL('../fixtures/snapshot-crash-child.js', import.meta.url));
+const child = fileURLToPath(new URL('../fixtures/wal-snapshot-crash-child.js', import.meta.url));
 const cycles = 50;
 
 type Line = { kind: 'R' } | { kind: 'W'; index: number; sizes: number[] } | { kind: 'D'; index: number };
