@@ -29,7 +29,7 @@ run: build
 	node bin/tetcd --data-dir $(DATA_DIR)
 
 bench: build
-	node dist/bench/micro.js
+	ONLY=$(ONLY) node dist/bench/micro.js
 
 clean:
 	rm -rf dist

@@ -1,7 +1,17 @@
-// `make bench`: every micro benchmark, one section per area, as markdown tables.
+// `make bench`: every micro benchmark, one section per area, as markdown tables. `make bench ONLY=wal` runs one area.
 import os from 'node:os';
-import { report } from './report.js';
+import { report, type BenchResult } from './report.js';
 import { runtimeBenchmarks } from './runtime.bench.js';
+import { walBenchmarks } from './wal.bench.js';
 
+const areas: Record<string, () => Promise<BenchResult[]>> = {
+  runtime: runtimeBenchmarks,
+  wal: walBenchmarks,
+};
+
+const only = process.env.ONLY?.split(',').filter(Boolean);
 console.log(`# tetcd micro benchmarks\n\nnode ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}`);
-report('runtime', await runtimeBenchmarks());
+for (const [name, run] of Object.entries(areas)) {
+  if (only && !only.includes(name)) continue;
+  report(name, await run());
+}
