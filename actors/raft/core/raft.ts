@@ -255,9 +255,10 @@ export class RaftNode {
         this.becomeFollower(m.term, lead);
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === 'app' || m.type === 'heartbeat')) {
-        // A stale leader (or a member that was partitioned) learns our term and steps down. Without this, with
-        // pre-vote or check-quorum a member with a high term could be ignored forever.
+      if (m.type === 'app' || m.type === 'heartbeat') {
+        // A stale leader learns our term and steps down (Raft paper: the reply carries currentTerm). With pre-vote
+        // or check-quorum this is also what lets a member whose term ran ahead in a partition rejoin: nobody would
+        // otherwise ever move to its term.
         this.send({ type: 'appResp', from: this.id, to: m.from, term: this.term, index: 0, reject: false, hintIndex: 0, hintTerm: 0 });
       } else if (m.type === 'preVote') {
         this.send({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true });
