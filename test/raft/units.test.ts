@@ -2,6 +2,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { applyConfChange, decodeConfChange, encodeConfChange, type ConfChange } from '../../actors/raft/core/confchange.js';
+import { EntryArray } from '../../actors/raft/core/entries.js';
 import { RaftLog } from '../../actors/raft/core/log.js';
 import { Inflights, Progress } from '../../actors/raft/core/progress.js';
 import { majorityValue, voteResult } from '../../actors/raft/core/quorum.js';
@@ -194,6 +195,52 @@ test('one change at a time: any two consecutive voter sets have overlapping majo
       return true;
     }),
     { numRuns: 1000 },
+  );
+  t.pass();
+});
+
+test('EntryArray (chunked) behaves like a plain array under push, truncate, dropFront and slice', (t) => {
+  type Op = { kind: 'push'; n: number } | { kind: 'truncate'; keep: number } | { kind: 'drop'; n: number } | { kind: 'slice'; lo: number; len: number };
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('push' as const), n: fc.integer({ min: 1, max: 9000 }) }),
+    fc.record({ kind: fc.constant('truncate' as const), keep: fc.double({ min: 0, max: 1, noNaN: true }) as unknown as fc.Arbitrary<number> }),
+    fc.record({ kind: fc.constant('drop' as const), n: fc.integer({ min: 0, max: 9000 }) }),
+    fc.record({ kind: fc.constant('slice' as const), lo: fc.nat(20000), len: fc.nat(9000) }),
+  );
+  let next = 0;
+  const make = (): Entry => ({ term: 1, index: next++, type: EntryType.Normal, data: new Uint8Array(0) });
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 30 }), (ops: Op[]) => {
+      const fast = new EntryArray();
+      let naive: Entry[] = [];
+      for (const o of ops) {
+        if (o.kind === 'push') {
+          const batch = Array.from({ length: o.n }, make);
+          fast.pushAll(batch);
+          naive.push(...batch);
+        } else if (o.kind === 'truncate') {
+          const keep = Math.floor(naive.length * o.keep);
+          fast.truncate(keep);
+          naive = naive.slice(0, keep);
+        } else if (o.kind === 'drop') {
+          const n = Math.min(o.n, naive.length);
+          fast.dropFront(n);
+          naive = naive.slice(n);
+        } else {
+          const lo = Math.min(o.lo, naive.length);
+          const hi = Math.min(lo + o.len, naive.length);
+          const got = fast.slice(lo, hi);
+          const want = naive.slice(lo, hi);
+          if (got.length !== want.length || got.some((e, i) => e !== want[i])) return false;
+        }
+        if (fast.length !== naive.length) return false;
+        if (naive.length > 0 && (fast.at(0) !== naive[0] || fast.at(naive.length - 1) !== naive[naive.length - 1])) return false;
+        const k = Math.floor(naive.length / 3);
+        if (naive.length > 0 && fast.at(k) !== naive[k]) return false;
+      }
+      return true;
+    }),
+    { numRuns: 300 },
   );
   t.pass();
 });

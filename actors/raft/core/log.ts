@@ -1,5 +1,6 @@
-// The raft log as one member holds it in memory: everything after the last snapshot, in one array indexed by offset
-// (entries[k] has index snapshotIndex + 1 + k), plus the cursors that say how far each stage has got.
+// The raft log as one member holds it in memory: everything after the last snapshot, indexed by offset (position k
+// has index snapshotIndex + 1 + k, stored in chunks: see entries.ts), plus the cursors that say how far each stage
+// has got.
 //
 //   snapshotIndex <= applied <= applying <= committed <= lastIndex
 //   applying <= stable <= handed <= lastIndex
@@ -14,6 +15,7 @@
 // Entries are never copied: the leader's proposals, the append messages and the followers' logs share the same
 // Entry objects, which nobody mutates.
 import { assert } from '../../../runtime/assert.js';
+import { EntryArray } from './entries.js';
 import { RaftSafetyError } from './errors.js';
 import { raftLimits } from './limits.js';
 import type { Entry } from './types.js';
@@ -23,7 +25,7 @@ export function entryBytes(entry: Entry): number {
 }
 
 export class RaftLog {
-  private entries: Entry[] = [];
+  private entries = new EntryArray();
   snapshotIndex = 0;
   snapshotTerm = 0;
   committed = 0;
@@ -42,7 +44,7 @@ export class RaftLog {
       const previousTerm = i === 0 ? snapshotTerm : entries[i - 1]!.term;
       assert(e.term >= previousTerm, `boot entry ${e.index} has term ${e.term} below its predecessor's ${previousTerm}`);
     }
-    this.entries = entries.slice();
+    this.entries.pushAll(entries);
     this.stable = this.handed = this.lastIndex();
     assert(committed >= snapshotIndex && committed <= this.lastIndex(), `boot commit ${committed} outside the log [${snapshotIndex}, ${this.lastIndex()}]`);
     this.committed = committed;
@@ -59,19 +61,19 @@ export class RaftLog {
 
   lastTerm(): number {
     const n = this.entries.length;
-    return n === 0 ? this.snapshotTerm : this.entries[n - 1]!.term;
+    return n === 0 ? this.snapshotTerm : this.entries.at(n - 1).term;
   }
 
   /** Term of the entry at `index`; undefined when compacted away or beyond the end. */
   term(index: number): number | undefined {
     if (index === this.snapshotIndex) return this.snapshotTerm;
     if (index < this.snapshotIndex || index > this.lastIndex()) return undefined;
-    return this.entries[index - this.snapshotIndex - 1]!.term;
+    return this.entries.at(index - this.snapshotIndex - 1).term;
   }
 
   entry(index: number): Entry | undefined {
     if (index <= this.snapshotIndex || index > this.lastIndex()) return undefined;
-    return this.entries[index - this.snapshotIndex - 1];
+    return this.entries.at(index - this.snapshotIndex - 1);
   }
 
   matchTerm(index: number, term: number): boolean {
@@ -98,7 +100,7 @@ export class RaftLog {
     let bytes = 0;
     let k = start;
     while (k < end) {
-      const size = entryBytes(this.entries[k]!);
+      const size = entryBytes(this.entries.at(k));
       if (k > start && bytes + size > bytesMax) break;
       bytes += size;
       k++;
@@ -124,7 +126,7 @@ export class RaftLog {
   findConflictByTerm(index: number, term: number): { index: number; term: number } {
     let i = Math.min(index, this.lastIndex());
     for (; i > this.snapshotIndex; i--) {
-      const t = this.entries[i - this.snapshotIndex - 1]!.term;
+      const t = this.entries.at(i - this.snapshotIndex - 1).term;
       if (t <= term) return { index: i, term: t };
     }
     return { index: this.snapshotIndex, term: this.snapshotTerm };
@@ -150,10 +152,11 @@ export class RaftLog {
 
   /** A leader's own entries, always at the end. */
   append(entries: readonly Entry[]): void {
-    for (const e of entries) {
-      assert(e.index === this.lastIndex() + 1, `append out of order: ${e.index} after ${this.lastIndex()}`);
-      this.entries.push(e);
-    }
+    const n = entries.length;
+    if (n === 0) return;
+    const last = this.lastIndex();
+    assert(entries[0]!.index === last + 1 && entries[n - 1]!.index === last + n, `append out of order: ${entries[0]!.index}..${entries[n - 1]!.index} after ${last}`);
+    this.entries.pushAll(entries);
   }
 
   /** Writes entries[from..] over the log from entries[from].index, cutting whatever followed it. */
@@ -162,12 +165,12 @@ export class RaftLog {
     assert(first > this.snapshotIndex, `cannot overwrite compacted entry ${first}`);
     if (first <= this.lastIndex()) {
       if (first <= this.committed) throw new RaftSafetyError(`truncating at ${first} would drop committed entries (commit ${this.committed})`);
-      this.entries.length = first - this.snapshotIndex - 1;
+      this.entries.truncate(first - this.snapshotIndex - 1);
       // what was handed out or made durable past the cut is no longer part of this log
       this.handed = Math.min(this.handed, first - 1);
       this.stable = Math.min(this.stable, first - 1);
     }
-    for (let i = from; i < entries.length; i++) this.entries.push(entries[i]!);
+    this.entries.pushAll(entries, from);
   }
 
   commitTo(index: number): boolean {
@@ -205,7 +208,7 @@ export class RaftLog {
   /** Replaces the whole log with a snapshot's point (entries after it, if any, are dropped). */
   restore(index: number, term: number): void {
     assert(index > this.committed, `restore to ${index} at or below commit ${this.committed}`);
-    this.entries = [];
+    this.entries = new EntryArray();
     this.snapshotIndex = index;
     this.snapshotTerm = term;
     this.committed = this.stable = this.handed = this.applying = this.applied = index;
@@ -217,7 +220,7 @@ export class RaftLog {
     assert(index <= this.applied, `compact to ${index} beyond applied ${this.applied}`);
     const term = this.term(index);
     assert(term !== undefined, `no term for compaction index ${index}`);
-    this.entries = this.entries.slice(index - this.snapshotIndex);
+    this.entries.dropFront(index - this.snapshotIndex);
     this.snapshotIndex = index;
     this.snapshotTerm = term;
   }

@@ -279,17 +279,17 @@ export class RaftNode {
   propose(token: number, data: readonly Uint8Array[], type: EntryType = EntryType.Normal): void {
     if (data.length === 0) return;
     if (this.role === 'leader') {
-      const entries = data.map((d) => ({ term: 0, index: 0, type, data: d }));
-      const result = this.appendProposals(entries);
+      const result = this.appendProposals(data, type);
       if (typeof result === 'string') this.proposalOutcomes.push({ token, accepted: false, reason: result });
-      else this.proposalOutcomes.push({ token, accepted: true, index: result, term: this.term, count: entries.length });
+      else this.proposalOutcomes.push({ token, accepted: true, index: result, term: this.term, count: data.length });
       return;
     }
     if (this.lead === '') {
       this.proposalOutcomes.push({ token, accepted: false, reason: 'noLeader' });
       return;
     }
-    const entries: Entry[] = data.map((d) => ({ term: 0, index: 0, type, data: d }));
+    const entries: Entry[] = new Array(data.length);
+    for (let i = 0; i < data.length; i++) entries[i] = { term: 0, index: 0, type, data: data[i]! };
     this.send({ type: 'prop', from: this.id, to: this.lead, term: 0, token, entries });
   }
 
@@ -619,7 +619,7 @@ export class RaftNode {
     this.uncommittedBytes = 0;
     this.committedInTerm = false;
     // The no-op entry that lets the new leader commit (and learn the commit index) in its own term.
-    const appended = this.appendProposals([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }]);
+    const appended = this.appendProposals([new Uint8Array(0)], EntryType.Normal);
     assert(typeof appended === 'number', 'a new leader always accepts its no-op');
   }
 
@@ -944,24 +944,44 @@ export class RaftNode {
   // Leader side of replication
   // =====================================================================================================
 
-  /** Appends proposals in the leader's term. Returns the first index, or why nothing was appended. */
-  private appendProposals(entries: Entry[]): number | ProposalRejectReason {
+  /**
+   * Appends proposals in the leader's term: `data` with one entry type, or entries forwarded by a follower (each
+   * with its own type). Each entry object is made once, here. Returns the first index, or why nothing was appended.
+   */
+  private appendProposals(data: readonly Uint8Array[], type: EntryType): number | ProposalRejectReason;
+  private appendProposals(forwarded: readonly Entry[]): number | ProposalRejectReason;
+  private appendProposals(items: readonly (Uint8Array | Entry)[], type?: EntryType): number | ProposalRejectReason {
     if (this.leadTransferee !== '') return 'leaderTransferring';
+    const n = items.length;
+    const overhead = raftLimits.entryOverheadBytes;
     let bytes = 0;
-    for (const e of entries) bytes += entryBytes(e);
+    let confChanges = false;
+    for (let i = 0; i < n; i++) {
+      const item = items[i]!;
+      if (item instanceof Uint8Array) bytes += item.length + overhead;
+      else {
+        bytes += item.data.length + overhead;
+        if (item.type === EntryType.ConfChange) confChanges = true;
+      }
+    }
+    if (type === EntryType.ConfChange) confChanges = true;
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.uncommittedBytesMax) return 'tooManyRequests';
-    for (const e of entries) {
-      if (e.type !== EntryType.ConfChange) continue;
-      const refusal = this.checkConfChangeProposal(decodeConfChange(e.data));
-      if (refusal) return refusal;
+    if (confChanges) {
+      for (const item of items) {
+        const isConf = item instanceof Uint8Array ? type === EntryType.ConfChange : item.type === EntryType.ConfChange;
+        if (!isConf) continue;
+        const refusal = this.checkConfChangeProposal(decodeConfChange(item instanceof Uint8Array ? item : item.data));
+        if (refusal) return refusal;
+      }
     }
     const first = this.log.lastIndex() + 1;
     const term = this.term;
-    const own: Entry[] = new Array(entries.length);
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      own[i] = { term, index: first + i, type: e.type, data: e.data };
-      if (e.type === EntryType.ConfChange) this.pendingConfIndex = first + i;
+    const own: Entry[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const item = items[i]!;
+      const e: Entry = item instanceof Uint8Array ? { term, index: first + i, type: type!, data: item } : { term, index: first + i, type: item.type, data: item.data };
+      own[i] = e;
+      if (e.type === EntryType.ConfChange) this.pendingConfIndex = e.index;
     }
     this.log.append(own);
     this.uncommittedBytes += bytes;
