@@ -1,0 +1,4 @@
+// Second half of the simulator's seeds (see seeds.ts).
+import { registerSeedTests } from './seeds.js';
+
+registerSeedTests(1, 2);
