@@ -165,6 +165,15 @@ export class HistoryLog {
     return (chunk.number + 1) * RECORDS;
   }
 
+  /** The first record seq >= `seq` (skipping the unused tail of a sealed chunk), or endSeq. */
+  validFrom(seq: number): number {
+    if (seq >= this.endSeq) return this.endSeq;
+    if (seq < this.headSeq) seq = this.headSeq;
+    const chunk = this.chunks[Math.floor(seq / RECORDS) - this.firstChunkNumber];
+    if (chunk && seq - chunk.firstSeq < chunk.count) return seq;
+    return chunk ? Math.min(this.endSeq, (chunk.number + 1) * RECORDS) : this.endSeq;
+  }
+
   /** First valid seq >= headSeq (or endSeq when empty). */
   firstSeq(): number {
     if (this.headSeq >= this.endSeq) return this.endSeq;

@@ -38,8 +38,10 @@ export const mvccLimits = {
   imageStreamsMax: 4,
   /** An image stream not pulled for this long is closed, so a vanished consumer cannot pin history forever. */
   imageStreamIdleMs: 60_000,
-  /** Largest number of chunks one pull of an image stream may ask for. */
-  imagePullChunksMax: 64,
+  /** Largest number of chunks one pull of an image stream may ask for (bounds one reply to ~16 MiB). */
+  imagePullChunksMax: 16,
+  /** Committed entries held while a snapshot restore is in progress. */
+  entriesHeldWhileRestoringMax: 1_000_000,
   /** Outgoing messages held for a peer whose mailbox is full (each one is a whole turn's batch). */
   outboxMessagesMax: 4096,
 } as const;

@@ -754,6 +754,12 @@ export class MvccStore {
 
   // ---------------------------------------------------------------- events (for the watch hub)
 
+  /** The main revision of a history record. */
+  mainOfRecord(seq: number): number {
+    const chunk = this._log.chunkOf(seq);
+    return chunk.main[seq - chunk.firstSeq]!;
+  }
+
   /** The key entry a history record belongs to. */
   keyOfRecord(seq: number): KeyEntry {
     const chunk = this._log.chunkOf(seq);

@@ -1,0 +1,195 @@
+// How the hub finds the watchers an event concerns without looking at every watcher.
+//
+// Watchers are grouped twice: by what they watch (a group per distinct key or range) and, inside a group, by how they
+// want events delivered (a class per combination of NOPUT, NODELETE, prev_kv and fragment). Matching a change costs
+// one Map lookup for single-key groups plus one interval-tree search for range groups, whatever the number of
+// watchers; the events for a class are built once and shared by every watcher in it, and each class keeps its list
+// of recipients ready so a delivery to 100,000 watchers is one shared item, not 100,000.
+import { assert } from '../../../runtime/assert.js';
+import { KEY_UNBOUNDED, type KeySpan } from '../keys.js';
+import { IntervalTree } from './interval-tree.js';
+
+export const ClassBits = {
+  NoPut: 1,
+  NoDelete: 2,
+  PrevKv: 4,
+  Fragment: 8,
+} as const;
+
+export type WatcherState = 'synced' | 'unsynced' | 'victim';
+
+export class Watcher {
+  state: WatcherState = 'unsynced';
+  /** The first revision this watcher has not been sent (meaningful while unsynced or a victim). */
+  nextRev: number;
+  /** Events were sent since the last progress tick (etcd skips the periodic notification then). */
+  eventsSinceProgress = false;
+  /** Set while the watcher is in an index. */
+  group: WatchGroup | undefined;
+  cls: WatchClass | undefined;
+
+  constructor(
+    readonly streamId: number,
+    readonly watchId: number,
+    readonly span: KeySpan,
+    readonly bits: number,
+    readonly progressNotify: boolean,
+    nextRev: number,
+  ) {
+    this.nextRev = nextRev;
+  }
+}
+
+export interface Recipients {
+  streamIds: number[];
+  watchIds: number[];
+}
+
+export class WatchClass {
+  readonly watchers = new Set<Watcher>();
+  private recipientsCache: Recipients | undefined;
+
+  constructor(
+    readonly group: WatchGroup,
+    readonly bits: number,
+  ) {}
+
+  add(w: Watcher): void {
+    this.watchers.add(w);
+    this.recipientsCache = undefined;
+  }
+
+  delete(w: Watcher): void {
+    this.watchers.delete(w);
+    this.recipientsCache = undefined;
+  }
+
+  /** Parallel arrays of (stream, watch id), built once per membership change and shared by every delivery. */
+  recipients(): Recipients {
+    if (!this.recipientsCache) {
+      const streamIds: number[] = [];
+      const watchIds: number[] = [];
+      for (const w of this.watchers) {
+        streamIds.push(w.streamId);
+        watchIds.push(w.watchId);
+      }
+      this.recipientsCache = { streamIds, watchIds };
+    }
+    return this.recipientsCache;
+  }
+}
+
+export class WatchGroup {
+  readonly classes = new Map<number, WatchClass>();
+  size = 0;
+  /** Scratch for one matching pass: the pass that touched this group last, and the records it matched. */
+  pass = 0;
+  matched: number[] = [];
+
+  constructor(
+    readonly span: KeySpan,
+    readonly id: string,
+  ) {}
+}
+
+function spanId(span: KeySpan): string {
+  return span.end === undefined ? span.start : `${span.start.length}:${span.start}\u0100${span.end}`;
+}
+
+/** The watchers of one kind (synced or unsynced), findable by key. */
+export class WatchIndex {
+  private readonly singles = new Map<string, WatchGroup>();
+  private readonly rangeGroups = new Map<string, WatchGroup>();
+  private readonly ranges = new IntervalTree<WatchGroup>();
+  private watcherCount = 0;
+  private passCounter = 0;
+
+  get size(): number {
+    return this.watcherCount;
+  }
+
+  add(w: Watcher): void {
+    assert(w.group === undefined, 'watcher is already indexed');
+    const span = w.span;
+    let group: WatchGroup | undefined;
+    if (span.end === undefined) {
+      group = this.singles.get(span.start);
+      if (!group) {
+        group = new WatchGroup(span, span.start);
+        this.singles.set(span.start, group);
+      }
+    } else {
+      const id = spanId(span);
+      group = this.rangeGroups.get(id);
+      if (!group) {
+        group = new WatchGroup(span, id);
+        this.rangeGroups.set(id, group);
+        // an empty or inverted range matches nothing; it is kept out of the tree
+        if (span.end > span.start) this.ranges.insert(span.start, span.end, group);
+      }
+    }
+    let cls = group.classes.get(w.bits);
+    if (!cls) {
+      cls = new WatchClass(group, w.bits);
+      group.classes.set(w.bits, cls);
+    }
+    cls.add(w);
+    group.size++;
+    w.group = group;
+    w.cls = cls;
+    this.watcherCount++;
+  }
+
+  remove(w: Watcher): void {
+    const group = w.group;
+    const cls = w.cls;
+    assert(group && cls, 'watcher is not indexed');
+    cls.delete(w);
+    if (cls.watchers.size === 0) group.classes.delete(cls.bits);
+    group.size--;
+    if (group.size === 0) {
+      const span = group.span;
+      if (span.end === undefined) this.singles.delete(span.start);
+      else {
+        this.rangeGroups.delete(group.id);
+        if (span.end > span.start) this.ranges.remove(span.start, span.end);
+      }
+    }
+    w.group = undefined;
+    w.cls = undefined;
+    this.watcherCount--;
+  }
+
+  /** Starts a matching pass: groups touched in it collect matched records in `matched`. */
+  beginPass(): number {
+    return ++this.passCounter;
+  }
+
+  /** Records `seq` (a change to `key`) against every group watching `key`; new groups are appended to `touched`. */
+  match(key: string, seq: number, pass: number, touched: WatchGroup[]): void {
+    const single = this.singles.get(key);
+    if (single) note(single, seq, pass, touched);
+    if (this.ranges.size > 0) this.ranges.stab(key, (group) => note(group, seq, pass, touched));
+  }
+
+  /** Every watcher in the index (for moves between states). */
+  *watchers(): IterableIterator<Watcher> {
+    for (const group of this.singles.values()) for (const cls of group.classes.values()) yield* cls.watchers;
+    for (const group of this.rangeGroups.values()) for (const cls of group.classes.values()) yield* cls.watchers;
+  }
+
+  groupCount(): number {
+    return this.singles.size + this.rangeGroups.size;
+  }
+}
+
+function note(group: WatchGroup, seq: number, pass: number, touched: WatchGroup[]): void {
+  if (group.pass !== pass) {
+    group.pass = pass;
+    group.matched = [];
+    touched.push(group);
+  }
+  group.matched.push(seq);
+}
+
+export { KEY_UNBOUNDED };
