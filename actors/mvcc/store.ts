@@ -796,19 +796,27 @@ export class MvccStore {
         };
     const event: Event = { type: tombstone ? EventType.DELETE : EventType.PUT, kv };
     if (withPrev && !(prevMustBeReadable && main - 1 < this.compactRevision)) {
-      const prev = this.prevStateOf(entry, chunk.prev[i]!);
+      const prev = this.stateBefore(entry, chunk.prev[i]!, main);
       if (prev !== STATE_NONE) event.prevKv = this.kvOf(entry, prev, false);
     }
     return event;
   }
 
-  /** The state a record's `prev` link names: that record, the base when the link left the log, or nothing. */
-  private prevStateOf(entry: KeyEntry, prevSeq: number): KeyState {
-    if (prevSeq >= this._log.headSeq) {
-      const chunk = this._log.chunkOf(prevSeq);
-      return chunk.flags[prevSeq - chunk.firstSeq]! & RecordFlags.Tombstone ? STATE_NONE : prevSeq;
+  /**
+   * The key's state at `main - 1`, starting from the record a `prev` link names: records of the same revision are
+   * passed over (a txn may put a key and then delete it with a from-key range: both records share the revision, and
+   * etcd reads the previous state at mod_revision - 1), the base answers when the chain leaves the log.
+   */
+  private stateBefore(entry: KeyEntry, prevSeq: number, main: number): KeyState {
+    const head = this._log.headSeq;
+    let seq = prevSeq;
+    while (seq >= head) {
+      const chunk = this._log.chunkOf(seq);
+      const i = seq - chunk.firstSeq;
+      if (chunk.main[i]! < main) return chunk.flags[i]! & RecordFlags.Tombstone ? STATE_NONE : seq;
+      seq = chunk.prev[i]!;
     }
-    return entry.baseValue !== null ? STATE_BASE : STATE_NONE;
+    return entry.baseValue !== null && entry.baseMod < main ? STATE_BASE : STATE_NONE;
   }
 
   // ---------------------------------------------------------------- leases (read access)

@@ -56,6 +56,8 @@ export class Model {
   constructor(
     readonly clusterId = 'c1',
     readonly memberId = 'm1',
+    /** Keep every past state even below the compaction (for checking prev_kv of events delivered long ago). */
+    readonly keepAllStates = false,
   ) {}
 
   header(revision = this.revision): ResponseHeader {
@@ -103,7 +105,7 @@ export class Model {
         if (rev <= this.compactRevision) return err(Errors.compacted);
         if (rev > this.revision) return err(Errors.futureRevision);
         this.compactRevision = rev;
-        for (const r of [...this.states.keys()]) if (r < rev - 1) this.states.delete(r); // keep rev-1 for prev_kv checks
+        if (!this.keepAllStates) for (const r of [...this.states.keys()]) if (r < rev - 1) this.states.delete(r);
         return { response: { header: this.header() } };
       }
       case 'leaseGrant': {

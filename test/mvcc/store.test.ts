@@ -4,6 +4,7 @@ import test from 'ava';
 import { Errors } from '../../actors/api/errors.js';
 import type { KeyValue, RangeResponse, RequestOp, TxnResponse } from '../../actors/api/types.js';
 import { CompareResult, CompareTarget, SortOrder, SortTarget } from '../../actors/api/types.js';
+import { bytesEqual } from '../../actors/mvcc/keys.js';
 import { MvccStore } from '../../actors/mvcc/store.js';
 import { b, caught, entry, kvList, noop, plain, str } from './helpers.js';
 
@@ -450,6 +451,7 @@ test('large values go to chunks of their own and read back intact', (t) => {
   put(s, 'small', 'x');
   t.false('error' in s.apply({ type: 'put', req: { key: b('big'), value: big } }));
   put(s, 'small2', 'y');
-  t.deepEqual(s.range({ key: b('big') }).kvs[0]!.value, big);
+  // (compared by hand: a structural diff of megabytes is slow)
+  t.true(bytesEqual(s.range({ key: b('big') }).kvs[0]!.value, big));
   t.deepEqual(kvList(s.range({ key: b('small'), rangeEnd: b('smallz') }).kvs), ['small=x@2', 'small2=y@4']);
 });

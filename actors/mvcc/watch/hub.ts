@@ -170,8 +170,10 @@ export class WatchHub {
     this.watcherCount++;
     if (w.progressNotify) this.progressWatchers.add(w);
     this.respond(streamId, { header: this.header(), watchId, created: true, events: [] });
-    if (stream.blocked || this.suspended) this.makeVictim(w);
-    else if (w.nextRev === this.syncedRevision + 1) this.toSynced(w);
+    if (stream.blocked || this.suspended) {
+      w.state = 'victim';
+      this.victims.add(w);
+    } else if (w.nextRev === this.syncedRevision + 1) this.toSynced(w);
     else this.toUnsynced(w);
   }
 
