@@ -254,7 +254,7 @@ export class ImageStream implements IterableIterator<Uint8Array> {
     if (this.closed) return;
     this.closed = true;
     this.phase = 'done';
-    this.store.imageStreamClosed();
+    if (this.store.epoch === this.epoch) this.store.imageStreamClosed();
   }
 
   get isClosed(): boolean {

@@ -990,6 +990,8 @@ export class MvccStore {
     this.alarmList = [];
     this.sizeBytesValue = 0;
     this.writeSub = 0;
+    // streams of the old state no longer hold anything back (they fail on their next pull)
+    this.openImageStreams = 0;
     this.epoch++;
   }
 
