@@ -354,10 +354,11 @@ export class MvccShell {
   }
 
   stop(): void {
+    for (const open of this.images.values()) open.stream.close();
+    this.images.clear();
     for (const t of this.timers) t.cancel();
     this.catchUpTimer?.cancel();
-    for (const id of [...this.images.keys()]) this.closeImage(id);
-    this.catchUpTimer?.cancel();
+    this.catchUpTimer = undefined;
   }
 }
 
