@@ -10,7 +10,7 @@
 // a seq stays valid for as long as it is >= headSeq. Each record links to the previous record of the same key
 // (`prev`), which is how historical reads walk back in time.
 import { assert } from '../../runtime/assert.js';
-import type { KeyEntry } from './key-entry.js';
+import { NO_LEASE, type KeyEntry } from './key-entry.js';
 import { mvccLimits } from './limits.js';
 
 export const RecordFlags = {
@@ -25,7 +25,9 @@ export class Chunk {
   readonly sub = new Uint32Array(RECORDS);
   readonly create = new Float64Array(RECORDS);
   readonly version = new Float64Array(RECORDS);
-  readonly lease = new BigInt64Array(RECORDS);
+  /** Lease id as two 32-bit halves: reading a BigInt64Array allocates a BigInt even for the usual 0. */
+  readonly leaseHigh = new Int32Array(RECORDS);
+  readonly leaseLow = new Uint32Array(RECORDS);
   /** Seq of the previous record of the same key, or -1. */
   readonly prev = new Float64Array(RECORDS);
   readonly valueStart = new Uint32Array(RECORDS);
@@ -43,11 +45,28 @@ export class Chunk {
     readonly number: number,
     arenaBytes: number,
   ) {
-    this.arena = new Uint8Array(arenaBytes);
+    this.arena = arenaOf(arenaBytes);
   }
 
   get firstSeq(): number {
     return this.number * RECORDS;
+  }
+
+  leaseAt(index: number): bigint {
+    const high = this.leaseHigh[index]!;
+    const low = this.leaseLow[index]!;
+    if (high === 0 && low === 0) return NO_LEASE;
+    return (BigInt(high) << 32n) | BigInt(low);
+  }
+
+  setLease(index: number, lease: bigint): void {
+    if (lease === NO_LEASE) {
+      this.leaseHigh[index] = 0;
+      this.leaseLow[index] = 0;
+    } else {
+      this.leaseHigh[index] = Number(BigInt.asIntN(32, lease >> 32n));
+      this.leaseLow[index] = Number(BigInt.asUintN(32, lease));
+    }
   }
 
   /** Makes room for `bytes` more value bytes; false when the chunk must be sealed instead. */
@@ -58,7 +77,7 @@ export class Chunk {
     let size = Math.max(1, this.arena.length);
     while (size < needed) size *= 2;
     // never past the maximum, except for a single value larger than it (alone in its chunk)
-    const grown = new Uint8Array(Math.min(size, Math.max(mvccLimits.historyChunkBytesMax, needed)));
+    const grown = arenaOf(Math.min(size, Math.max(mvccLimits.historyChunkBytesMax, needed)));
     grown.set(this.arena.subarray(0, this.arenaUsed));
     this.arena = grown;
     return true;
@@ -66,8 +85,17 @@ export class Chunk {
 
   /** Bytes this chunk holds in memory (columns and arena), for the memory report. */
   footprintBytes(): number {
-    return RECORDS * (8 + 4 + 8 + 8 + 8 + 8 + 4 + 4 + 1 + 8) + this.arena.length;
+    return RECORDS * (8 + 4 + 8 + 8 + 4 + 4 + 8 + 4 + 4 + 1 + 8) + this.arena.length;
   }
+}
+
+/**
+ * Arena memory without zero-filling (every byte is written before it is read). A plain Uint8Array over the buffer, so
+ * views taken from it are Uint8Arrays, not Buffers.
+ */
+function arenaOf(bytes: number): Uint8Array {
+  const buffer = Buffer.allocUnsafeSlow(bytes);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
 }
 
 /** The value bytes of one record, as a view into its chunk's arena. */
@@ -118,7 +146,7 @@ export class HistoryLog {
     chunk.sub[index] = sub;
     chunk.create[index] = create;
     chunk.version[index] = version;
-    chunk.lease[index] = lease;
+    chunk.setLease(index, lease);
     chunk.prev[index] = prev;
     chunk.flags[index] = flags;
     chunk.valueStart[index] = chunk.arenaUsed;
@@ -151,7 +179,10 @@ export class HistoryLog {
       this.firstChunkNumber = number;
       this.headSeq = number * RECORDS;
     }
-    const chunk = new Chunk(number, Math.max(mvccLimits.historyChunkBytesInitial, valueBytes));
+    // size the arena from what the previous chunk used, so a steady workload never grows (copies) an arena
+    let arenaBytes = mvccLimits.historyChunkBytesInitial;
+    if (tail) while (arenaBytes < tail.arenaUsed && arenaBytes < mvccLimits.historyChunkBytesMax) arenaBytes *= 2;
+    const chunk = new Chunk(number, Math.max(arenaBytes, valueBytes));
     this.chunks.push(chunk);
     return chunk;
   }

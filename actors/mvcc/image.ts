@@ -349,7 +349,7 @@ export class ImageStream implements IterableIterator<Uint8Array> {
       w.u8(flags);
       w.uint(chunk.create[i]!);
       w.uint(chunk.version[i]!);
-      w.i64(chunk.lease[i]!);
+      w.i64(chunk.leaseAt(i));
       w.bytes(recordValue(chunk, i));
       count++;
       if (w.length >= mvccLimits.imageChunkBytes) break;

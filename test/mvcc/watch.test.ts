@@ -45,7 +45,7 @@ const watchOp: fc.Arbitrary<WatchOp> = fc.oneof(
 );
 
 function runWatchSequence(ops: WatchOp[]): string[] {
-  const h = new WatchHarness({ syncRecordsPerStep: 5, batchRevisionsMax: 3 });
+  const h = new WatchHarness({ syncRecordsPerStep: 5, batchRevisionsMax: 3, recipientSetMin: 2 });
   for (const op of ops) {
     switch (op.type) {
       case 'write': {
@@ -108,9 +108,6 @@ function responses(items: WatchOutput[]): Array<{ streamId: number; response: Wa
   return items.filter((i): i is Extract<WatchOutput, { kind: 'response' }> => i.kind === 'response').map((i) => ({ streamId: i.streamId, response: i.response }));
 }
 
-function deliveries(items: WatchOutput[]): Array<Extract<WatchOutput, { kind: 'events' }>> {
-  return items.filter((i): i is Extract<WatchOutput, { kind: 'events' }> => i.kind === 'events');
-}
 
 test('create, ids, duplicates and cancel (etcd 3.4.23)', (t) => {
   // etcd 3.4.23 on one stream: create id 7 -> created 7; create auto -> created 0; create id 7 again -> watch id -1,
@@ -158,7 +155,7 @@ test('a start revision below the compaction: created, then canceled with compact
   h.syncAll();
   const r = responses(h.log);
   t.deepEqual(r[2]!.response, { header: h.store.header(0), watchId: 0, canceled: true, compactRevision: 5, events: [] });
-  const got = deliveries(h.log);
+  const got = h.deliveries();
   t.is(got.length, 1);
   t.deepEqual(got[0]!.watchIds, [1]);
   t.deepEqual(got[0]!.events.map((e) => e.kv.modRevision), [5, 6, 7], 'a watch from the compaction revision itself works');
@@ -174,7 +171,7 @@ test('catching up from the compaction revision skips the delete at that revision
   h.endOfTurn();
   h.create(1, { key: b('\0'), rangeEnd: b('\0'), startRevision: 3, prevKv: true });
   h.syncAll();
-  const got = deliveries(h.log);
+  const got = h.deliveries();
   t.deepEqual(
     got.flatMap((d) => d.events.map((e) => `${e.type === EventType.PUT ? 'PUT' : 'DELETE'} ${str(e.kv.key)}@${e.kv.modRevision} prev:${e.prevKv ? 'yes' : 'no'}`)),
     ['PUT t2@3 prev:no'],
@@ -188,12 +185,12 @@ test('prev_kv: live events carry the previous state; catch-up at the compaction 
   h.apply({ type: 'put', req: { key: b('a'), value: b('2') } });
   h.apply({ type: 'compaction', req: { revision: 3 } });
   h.endOfTurn();
-  const live = deliveries(h.log)[0]!.events;
+  const live = h.deliveries()[0]!.events;
   t.deepEqual(live.map((e) => (e.prevKv ? str(e.prevKv.value) : null)), [null, '1'], 'delivered before the compaction was carried out');
   h.create(2, { key: b('a'), prevKv: true, startRevision: 3 });
   h.apply({ type: 'deleteRange', req: { key: b('a') } });
   h.syncAll();
-  const caught = deliveries(h.log).filter((d) => d.streamIds[0] === 2).flatMap((d) => d.events);
+  const caught = h.deliveries().filter((d) => d.streamIds[0] === 2).flatMap((d) => d.events);
   t.deepEqual(caught.map((e) => [e.kv.modRevision, e.prevKv ? str(e.prevKv.value) : null]), [
     [3, null],
     [4, '2'],
@@ -242,7 +239,7 @@ test('compaction while watchers catch up: those it passes are canceled, the othe
   t.is(h.watchers.get('2/0')!.received.length, 52);
   t.deepEqual(h.verify(), []);
   // catch-up steps stay bounded: no delivery spans more than the allowed revisions
-  for (const d of deliveries(h.log)) {
+  for (const d of h.deliveries()) {
     const revisions = new Set(d.events.map((e) => e.kv.modRevision));
     t.true(revisions.size <= 10);
   }
@@ -279,23 +276,37 @@ test('a blocked stream gets nothing, costs nothing, and resumes without loss; ot
   t.deepEqual(h.verify(), []);
 });
 
-test('one event for many watchers of one prefix is one delivery sharing one events array', (t) => {
+test('one event for many watchers of one prefix is one delivery sharing one events array and one recipient set', (t) => {
   const h = new WatchHarness();
   for (let s = 1; s <= 1000; s++) h.create(s, { key: b('p/'), rangeEnd: prefixEnd(b('p/')) });
   for (let s = 1; s <= 10; s++) h.create(s, { key: b('p/'), rangeEnd: prefixEnd(b('p/')), prevKv: true });
-  h.log.length = 0;
+  const mark = h.log.length;
   h.apply({ type: 'put', req: { key: b('p/x'), value: b('1') } });
   h.endOfTurn();
-  const got = deliveries(h.log);
+  const got = h.deliveries(mark);
   t.is(got.length, 2, 'one delivery per class of watchers');
   t.is(got[0]!.streamIds.length + got[1]!.streamIds.length, 1010);
-  t.is(got.find((d) => d.streamIds.length === 1000)!.events[0]!.prevKv, undefined);
-  // the next event reuses the recipients list: nothing is rebuilt per watcher
-  const recipients = got[0]!.streamIds;
-  h.log.length = 0;
+  const big = got.find((d) => d.streamIds.length === 1000)!;
+  t.is(big.events[0]!.prevKv, undefined);
+  t.not(big.setId, 0, 'the large class goes by a shared set');
+  t.is(got.find((d) => d.streamIds.length === 10)!.setId, 0, 'a small class is addressed inline');
+  // the next event reuses the set: nothing about the recipients travels again
+  const mark2 = h.log.length;
   h.apply({ type: 'put', req: { key: b('p/y'), value: b('2') } });
   h.endOfTurn();
-  t.is(deliveries(h.log)[0]!.streamIds, recipients);
+  const second = h.log.slice(mark2);
+  t.deepEqual(second.map((i) => i.kind), ['events', 'events']);
+  t.is(second.find((i) => i.kind === 'events' && i.setId === big.setId) !== undefined, true);
+  // a membership change resends the set once; the last watcher leaving forgets it
+  h.cancel(1, 0);
+  const mark3 = h.log.length;
+  h.apply({ type: 'put', req: { key: b('p/z'), value: b('3') } });
+  h.endOfTurn();
+  t.deepEqual(h.log.slice(mark3).map((i) => i.kind), ['recipients', 'events', 'events']);
+  for (let s = 2; s <= 1000; s++) h.cancel(s, 0);
+  t.true(h.log.some((i) => i.kind === 'forget' && i.setId === big.setId));
+  t.is(h.sets.size, 0);
+  t.deepEqual(h.verify(), []);
 });
 
 test('fragments: a large response is split for watchers that asked, with fragment set on all but the last piece', (t) => {
@@ -306,12 +317,12 @@ test('fragments: a large response is split for watchers that asked, with fragmen
   h.create(1, { key: b('f'), rangeEnd: b('g'), startRevision: 1, fragment: true });
   h.create(2, { key: b('f'), rangeEnd: b('g'), startRevision: 1 });
   h.syncAll();
-  const pieces = deliveries(h.log).filter((d) => d.streamIds[0] === 1);
+  const pieces = h.deliveries().filter((d) => d.streamIds[0] === 1);
   t.true(pieces.length >= 4, `${pieces.length} pieces`);
   t.deepEqual(pieces.map((p) => p.fragment), [...pieces.slice(1).map(() => true), false]);
   t.is(pieces.flatMap((p) => p.events).length, 10);
   for (const p of pieces) t.true(p.events.length >= 1 && p.events.length <= 3);
-  const whole = deliveries(h.log).filter((d) => d.streamIds[0] === 2);
+  const whole = h.deliveries().filter((d) => d.streamIds[0] === 2);
   t.is(whole.length, 1);
   t.is(whole[0]!.events.length, 10);
   t.deepEqual(h.verify(), []);
@@ -333,7 +344,7 @@ test('progress: requests answer with watch id -1 and the current revision; perio
   h.endOfTurn();
   h.hub.progressTick();
   const tick1 = h.hub.takeOutput();
-  t.deepEqual(tick1, [{ kind: 'events', header: h.store.header(2), events: [], fragment: false, streamIds: [1], watchIds: [1] }], 'a saw events this interval');
+  t.deepEqual(tick1, [{ kind: 'events', header: h.store.header(2), events: [], fragment: false, setId: 0, streamIds: [1], watchIds: [1] }], 'a saw events this interval');
   h.hub.progressTick();
   const tick2 = h.hub.takeOutput() as Array<Extract<WatchOutput, { kind: 'events' }>>;
   t.deepEqual(tick2.map((d) => d.watchIds), [[0, 1]]);
@@ -372,7 +383,7 @@ test('lease revoke: every delete arrives in one delivery at one revision, in key
   h.create(1, { key: b('l'), rangeEnd: b('m') });
   h.apply({ type: 'leaseRevoke', req: { ID: 1n } });
   h.endOfTurn();
-  const d = deliveries(h.log);
+  const d = h.deliveries();
   t.is(d.length, 1);
   t.deepEqual(d[0]!.events.map((e) => `${e.type}:${str(e.kv.key)}@${e.kv.modRevision}`), ['1:la@5', '1:lm@5', '1:lz@5']);
 });

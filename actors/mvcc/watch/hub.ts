@@ -34,14 +34,23 @@ import type { MvccStore } from '../store.js';
 import { eventFieldBytes, WATCH_RESPONSE_BASE_BYTES } from './proto-size.js';
 import { ClassBits, Watcher, WatchIndex, type WatchClass, type WatchGroup } from './watch-index.js';
 
+/**
+ * What the gateway must do, in order. An events item goes to every (streamIds[i], watchIds[i]), or, when `setId` is
+ * not 0, to the recipients of that shared set: a set is defined (or redefined) by a `recipients` item and dropped by
+ * a `forget` item, so a delivery to 100,000 watchers of one prefix carries a set id, not 200,000 numbers.
+ */
 export type WatchOutput =
   | { kind: 'response'; streamId: number; response: WatchResponse }
+  | { kind: 'recipients'; setId: number; streamIds: number[]; watchIds: number[] }
+  | { kind: 'forget'; setId: number }
   | {
       kind: 'events';
       header: ResponseHeader;
       events: Event[];
       /** True for every piece of a fragmented response but the last. */
       fragment: boolean;
+      /** 0: the recipients are streamIds/watchIds; otherwise the shared set with this id (the arrays are empty). */
+      setId: number;
       streamIds: number[];
       watchIds: number[];
     };
@@ -54,6 +63,8 @@ export interface HubOptions {
   /** Revisions one events delivery may span. */
   batchRevisionsMax?: number;
   watchersMax?: number;
+  /** Classes of at least this many watchers are addressed through a shared recipient set. */
+  recipientSetMin?: number;
 }
 
 export interface HubStats {
@@ -72,6 +83,7 @@ interface Stream {
 }
 
 const DUPLICATE_WATCH_ID = 'mvcc: duplicate watch ID provided on the WatchStream';
+const NO_RECIPIENTS: number[] = [];
 const TOO_MANY_WATCHERS = 'etcdserver: too many requests';
 
 export class WatchHub {
@@ -90,7 +102,8 @@ export class WatchHub {
   private suspended = false;
   /** Progress interval number; a watcher sent events in the current interval gets no periodic notification. */
   private progressInterval = 1;
-  private readonly lastEventInterval = new WeakMap<WatchClass, number>();
+  private nextSetId = 1;
+  private readonly recipientSetMin: number;
 
   private readonly fragmentBytes: number;
   private readonly syncRecordsPerStep: number;
@@ -105,6 +118,7 @@ export class WatchHub {
     this.syncRecordsPerStep = options.syncRecordsPerStep ?? mvccLimits.watchSyncRecordsPerStep;
     this.batchRevisionsMax = options.batchRevisionsMax ?? mvccLimits.watchBatchRevisionsMax;
     this.watchersMax = options.watchersMax ?? mvccLimits.watchersMax;
+    this.recipientSetMin = options.recipientSetMin ?? 16;
     this.syncedSeq = store.log.endSeq;
     this.syncedRevision = store.revision;
     this.epoch = store.epoch;
@@ -259,14 +273,30 @@ export class WatchHub {
     const cache = new EventCache(store, false);
     const header = this.header();
     for (const group of touched) {
-      for (const cls of group.classes.values()) {
+      for (const cls of group.classes) {
         const events = cache.eventsFor(group.matched, cls.bits);
         if (events.length === 0) continue;
-        const recipients = cls.recipients();
-        this.emitEvents(header, events, (cls.bits & ClassBits.Fragment) !== 0, recipients.streamIds, recipients.watchIds);
-        this.lastEventInterval.set(cls, this.progressInterval);
+        cls.lastEventInterval = this.progressInterval;
+        const fragment = (cls.bits & ClassBits.Fragment) !== 0;
+        if (cls.size >= this.recipientSetMin || cls.setId !== 0) {
+          this.emitEvents(header, events, fragment, this.sharedSet(cls), NO_RECIPIENTS, NO_RECIPIENTS);
+        } else {
+          const recipients = cls.recipients();
+          this.emitEvents(header, events, fragment, 0, recipients.streamIds, recipients.watchIds);
+        }
       }
     }
+  }
+
+  /** The class's shared recipient set, (re)sent to the gateway first if its membership changed since. */
+  private sharedSet(cls: WatchClass): number {
+    if (cls.setId === 0) cls.setId = this.nextSetId++;
+    if (cls.sentVersion !== cls.version) {
+      const r = cls.recipients();
+      this.output.push({ kind: 'recipients', setId: cls.setId, streamIds: r.streamIds, watchIds: r.watchIds });
+      cls.sentVersion = cls.version;
+    }
+    return cls.setId;
   }
 
   /**
@@ -297,7 +327,7 @@ export class WatchHub {
     const promote: Watcher[] = [];
     for (const w of this.unsynced.watchers()) if (w.nextRev === this.syncedRevision + 1) promote.push(w);
     for (const w of promote) {
-      this.unsynced.remove(w);
+      this.removeFrom(this.unsynced, w);
       this.toSynced(w);
     }
     return this.catchUpPending;
@@ -333,7 +363,7 @@ export class WatchHub {
     const cache = new EventCache(store, true);
     const header = this.header();
     for (const group of touched) {
-      for (const cls of group.classes.values()) {
+      for (const cls of group.classes) {
         const events = cache.eventsFor(group.matched, cls.bits);
         if (events.length === 0) continue;
         // watchers of this class that are due, grouped by where they resume, so each cohort shares one slice
@@ -350,7 +380,7 @@ export class WatchHub {
           if (slice.length === 0) continue;
           const streamIds = watchers.map((w) => w.streamId);
           const watchIds = watchers.map((w) => w.watchId);
-          this.emitEvents(header, slice, (cls.bits & ClassBits.Fragment) !== 0, streamIds, watchIds);
+          this.emitEvents(header, slice, (cls.bits & ClassBits.Fragment) !== 0, 0, streamIds, watchIds);
           for (const w of watchers) w.eventsSinceProgress = true;
         }
       }
@@ -365,14 +395,13 @@ export class WatchHub {
     const watchIds: number[] = [];
     for (const w of this.progressWatchers) {
       if (w.state !== 'synced') continue;
-      const classInterval = this.lastEventInterval.get(w.cls!) ?? 0;
-      if (w.eventsSinceProgress || classInterval === this.progressInterval) continue;
+      if (w.eventsSinceProgress || w.cls!.lastEventInterval === this.progressInterval) continue;
       streamIds.push(w.streamId);
       watchIds.push(w.watchId);
     }
     for (const w of this.progressWatchers) w.eventsSinceProgress = false;
     this.progressInterval++;
-    if (streamIds.length > 0) this.output.push({ kind: 'events', header: this.header(), events: [], fragment: false, streamIds, watchIds });
+    if (streamIds.length > 0) this.output.push({ kind: 'events', header: this.header(), events: [], fragment: false, setId: 0, streamIds, watchIds });
   }
 
   /** The store was replaced by a snapshot: every synced watcher catches up again from the new history. */
@@ -380,7 +409,7 @@ export class WatchHub {
     this.epoch = this.store.epoch;
     const moving = [...this.synced.watchers()];
     for (const w of moving) {
-      this.synced.remove(w);
+      this.removeFrom(this.synced, w);
       w.nextRev = this.syncedRevision + 1;
       w.state = 'unsynced';
       this.unsynced.add(w);
@@ -434,14 +463,20 @@ export class WatchHub {
   /** Takes the watcher out of its index, remembering where it must resume. */
   private leaveIndex(w: Watcher): void {
     if (w.state === 'synced') {
-      if ((this.lastEventInterval.get(w.cls!) ?? 0) === this.progressInterval) w.eventsSinceProgress = true;
-      this.synced.remove(w);
+      if (w.cls!.lastEventInterval === this.progressInterval) w.eventsSinceProgress = true;
+      this.removeFrom(this.synced, w);
       w.nextRev = this.syncedRevision + 1;
     } else if (w.state === 'unsynced') {
-      this.unsynced.remove(w);
+      this.removeFrom(this.unsynced, w);
     } else {
       this.victims.delete(w);
     }
+  }
+
+  /** Takes a watcher out of an index; a shared recipient set of a class that is now gone is forgotten. */
+  private removeFrom(index: WatchIndex, w: Watcher): void {
+    const emptied = index.remove(w);
+    if (emptied && emptied.setId !== 0) this.output.push({ kind: 'forget', setId: emptied.setId });
   }
 
   private detach(w: Watcher): void {
@@ -451,15 +486,15 @@ export class WatchHub {
   }
 
   /** Emits one delivery, split into fragments when asked for and large enough, and into bounded revision spans. */
-  private emitEvents(header: ResponseHeader, events: Event[], fragment: boolean, streamIds: number[], watchIds: number[]): void {
+  private emitEvents(header: ResponseHeader, events: Event[], fragment: boolean, setId: number, streamIds: number[], watchIds: number[]): void {
     for (const span of this.revisionSpans(events)) {
       if (fragment && span.length > 1) {
         const pieces = this.fragments(span);
         for (let i = 0; i < pieces.length; i++) {
-          this.output.push({ kind: 'events', header, events: pieces[i]!, fragment: i < pieces.length - 1, streamIds, watchIds });
+          this.output.push({ kind: 'events', header, events: pieces[i]!, fragment: i < pieces.length - 1, setId, streamIds, watchIds });
         }
       } else {
-        this.output.push({ kind: 'events', header, events: span, fragment: false, streamIds, watchIds });
+        this.output.push({ kind: 'events', header, events: span, fragment: false, setId, streamIds, watchIds });
       }
     }
   }

@@ -24,9 +24,9 @@ export class Watcher {
   nextRev: number;
   /** Events were sent since the last progress tick (etcd skips the periodic notification then). */
   eventsSinceProgress = false;
-  /** Set while the watcher is in an index. */
-  group: WatchGroup | undefined;
+  /** Set while the watcher is in an index: its class, and its position in the class's list. */
   cls: WatchClass | undefined;
+  slot = -1;
 
   constructor(
     readonly streamId: number,
@@ -46,32 +46,52 @@ export interface Recipients {
 }
 
 export class WatchClass {
-  readonly watchers = new Set<Watcher>();
+  /** Members in no particular order; a watcher's `slot` is its index here (removal swaps the last one in). */
+  readonly watchers: Watcher[] = [];
   private recipientsCache: Recipients | undefined;
+  /** Bumped on every membership change; the hub resends a shared recipient set when it moved. */
+  version = 0;
+  /** Recipient set id once this class's recipients have been sent as a shared set (0: never). */
+  setId = 0;
+  sentVersion = -1;
+  /** Progress interval in which this class was last sent events. */
+  lastEventInterval = 0;
 
   constructor(
     readonly group: WatchGroup,
     readonly bits: number,
   ) {}
 
+  get size(): number {
+    return this.watchers.length;
+  }
+
   add(w: Watcher): void {
-    this.watchers.add(w);
+    w.slot = this.watchers.length;
+    this.watchers.push(w);
     this.recipientsCache = undefined;
+    this.version++;
   }
 
   delete(w: Watcher): void {
-    this.watchers.delete(w);
+    const last = this.watchers.pop()!;
+    if (last !== w) {
+      this.watchers[w.slot] = last;
+      last.slot = w.slot;
+    }
+    w.slot = -1;
     this.recipientsCache = undefined;
+    this.version++;
   }
 
   /** Parallel arrays of (stream, watch id), built once per membership change and shared by every delivery. */
   recipients(): Recipients {
     if (!this.recipientsCache) {
-      const streamIds: number[] = [];
-      const watchIds: number[] = [];
-      for (const w of this.watchers) {
-        streamIds.push(w.streamId);
-        watchIds.push(w.watchId);
+      const streamIds = new Array<number>(this.watchers.length);
+      const watchIds = new Array<number>(this.watchers.length);
+      for (let i = 0; i < this.watchers.length; i++) {
+        streamIds[i] = this.watchers[i]!.streamId;
+        watchIds[i] = this.watchers[i]!.watchId;
       }
       this.recipientsCache = { streamIds, watchIds };
     }
@@ -80,7 +100,8 @@ export class WatchClass {
 }
 
 export class WatchGroup {
-  readonly classes = new Map<number, WatchClass>();
+  /** At most one class per combination of delivery bits (16), so a short list beats a Map. */
+  readonly classes: WatchClass[] = [];
   size = 0;
   /** Scratch for one matching pass: the pass that touched this group last, and the records it matched. */
   pass = 0;
@@ -90,6 +111,11 @@ export class WatchGroup {
     readonly span: KeySpan,
     readonly id: string,
   ) {}
+
+  classFor(bits: number): WatchClass | undefined {
+    for (const cls of this.classes) if (cls.bits === bits) return cls;
+    return undefined;
+  }
 }
 
 function spanId(span: KeySpan): string {
@@ -109,7 +135,7 @@ export class WatchIndex {
   }
 
   add(w: Watcher): void {
-    assert(w.group === undefined, 'watcher is already indexed');
+    assert(w.cls === undefined, 'watcher is already indexed');
     const span = w.span;
     let group: WatchGroup | undefined;
     if (span.end === undefined) {
@@ -128,24 +154,28 @@ export class WatchIndex {
         if (span.end > span.start) this.ranges.insert(span.start, span.end, group);
       }
     }
-    let cls = group.classes.get(w.bits);
+    let cls = group.classFor(w.bits);
     if (!cls) {
       cls = new WatchClass(group, w.bits);
-      group.classes.set(w.bits, cls);
+      group.classes.push(cls);
     }
     cls.add(w);
     group.size++;
-    w.group = group;
     w.cls = cls;
     this.watcherCount++;
   }
 
-  remove(w: Watcher): void {
-    const group = w.group;
+  /** Removes the watcher; returns its class when that class is now empty (and gone from the index). */
+  remove(w: Watcher): WatchClass | undefined {
     const cls = w.cls;
-    assert(group && cls, 'watcher is not indexed');
+    assert(cls, 'watcher is not indexed');
+    const group = cls.group;
     cls.delete(w);
-    if (cls.watchers.size === 0) group.classes.delete(cls.bits);
+    let emptied: WatchClass | undefined;
+    if (cls.size === 0) {
+      group.classes.splice(group.classes.indexOf(cls), 1);
+      emptied = cls;
+    }
     group.size--;
     if (group.size === 0) {
       const span = group.span;
@@ -155,9 +185,9 @@ export class WatchIndex {
         if (span.end > span.start) this.ranges.remove(span.start, span.end);
       }
     }
-    w.group = undefined;
     w.cls = undefined;
     this.watcherCount--;
+    return emptied;
   }
 
   /** Starts a matching pass: groups touched in it collect matched records in `matched`. */
@@ -174,8 +204,8 @@ export class WatchIndex {
 
   /** Every watcher in the index (for moves between states). */
   *watchers(): IterableIterator<Watcher> {
-    for (const group of this.singles.values()) for (const cls of group.classes.values()) yield* cls.watchers;
-    for (const group of this.rangeGroups.values()) for (const cls of group.classes.values()) yield* cls.watchers;
+    for (const group of this.singles.values()) for (const cls of group.classes) yield* cls.watchers;
+    for (const group of this.rangeGroups.values()) for (const cls of group.classes) yield* cls.watchers;
   }
 
   groupCount(): number {
@@ -186,7 +216,9 @@ export class WatchIndex {
 function note(group: WatchGroup, seq: number, pass: number, touched: WatchGroup[]): void {
   if (group.pass !== pass) {
     group.pass = pass;
-    group.matched = [];
+    // reused, so a pass allocates nothing per group; a list grown huge by one big batch is let go
+    if (group.matched.length > 4096) group.matched = [];
+    else group.matched.length = 0;
     touched.push(group);
   }
   group.matched.push(seq);
