@@ -6,7 +6,7 @@
 // read answers are never dropped) and the hub is suspended, turning every watcher into a victim that resumes from
 // history once the responder drains, so a stalled gateway costs memory for neither events nor writes.
 import { defineActor, type ActorContext, type ActorRef, type Behaviour, type Sender } from '../../runtime/actor.js';
-import { assert, assertNever } from '../../runtime/assert.js';
+import { assert, AssertionError, assertNever } from '../../runtime/assert.js';
 import type { Timer } from '../../runtime/clock.js';
 import type { ApplyOutcome } from '../api/internal.js';
 import { EtcdError, Errors, etcdError } from '../api/errors.js';
@@ -258,7 +258,7 @@ export class MvccShell {
   private send(to: string, message: MvccOutput): void {
     const queued = this.outbox.get(to);
     if (queued) {
-      assert(queued.length < mvccLimits.outboxMessagesMax, `outbox to ${to} overflowed`);
+      if (queued.length >= mvccLimits.outboxMessagesMax) throw new AssertionError(`outbox to ${to} overflowed`);
       queued.push(message);
       return;
     }

@@ -9,7 +9,7 @@
 // of its seqs unused. Compaction only ever frees from the front (advancing `headSeq` and dropping whole chunks), so
 // a seq stays valid for as long as it is >= headSeq. Each record links to the previous record of the same key
 // (`prev`), which is how historical reads walk back in time.
-import { assert } from '../../runtime/assert.js';
+import { assert, AssertionError } from '../../runtime/assert.js';
 import { NO_LEASE, type KeyEntry } from './key-entry.js';
 import { mvccLimits } from './limits.js';
 
@@ -122,7 +122,8 @@ export class HistoryLog {
   /** The chunk holding `seq` (which must be valid). */
   chunkOf(seq: number): Chunk {
     const chunk = this.chunks[Math.floor(seq / RECORDS) - this.firstChunkNumber];
-    assert(chunk !== undefined && seq >= this.headSeq && seq < this.endSeq, `history seq ${seq} out of range`);
+    // (the message is built only on failure: this runs several times per record read)
+    if (chunk === undefined || seq < this.headSeq || seq >= this.endSeq) throw new AssertionError(`history seq ${seq} out of range`);
     return chunk;
   }
 

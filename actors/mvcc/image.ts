@@ -13,7 +13,7 @@
 //   records: count, then history records with C <= main <= R in revision order (tombstones at exactly C excluded,
 //            as compaction drops them): key, main, sub, flags, create, version, lease i64, value
 //   end:     number of bases and records, R (a truncated stream is detected by the missing end chunk)
-import { assert } from '../../runtime/assert.js';
+import { AssertionError } from '../../runtime/assert.js';
 import { Crc32c } from './crc32c.js';
 import { ImageCorruptError, ImageStreamClosedError } from './errors.js';
 import { RecordFlags, recordValue } from './history.js';
@@ -52,7 +52,7 @@ class Writer {
 
   /** Unsigned integer up to 2^53, seven bits per byte. */
   uint(value: number): void {
-    assert(Number.isSafeInteger(value) && value >= 0, `image integer out of range: ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0) throw new AssertionError(`image integer out of range: ${value}`);
     this.ensure(8);
     while (value >= 0x80) {
       this.buffer[this.length++] = (value % 0x80) | 0x80;

@@ -2,7 +2,7 @@
 // and which keys are attached. Every member applies the same grants, revokes, checkpoints and puts in the same order,
 // so every member agrees on this table; time (expiry, keep-alive) belongs to the lease actor, which turns an expiry
 // into a revoke proposal.
-import { assert } from '../../runtime/assert.js';
+import { AssertionError } from '../../runtime/assert.js';
 import type { KeyEntry } from './key-entry.js';
 
 export interface Lease {
@@ -30,7 +30,7 @@ export class LeaseTable {
   }
 
   grant(id: bigint, ttlSeconds: number, remainingSeconds = 0): Lease {
-    assert(!this.leases.has(id), `lease ${id} granted twice`);
+    if (this.leases.has(id)) throw new AssertionError(`lease ${id} granted twice`);
     const lease: Lease = { id, ttlSeconds, remainingSeconds, keys: new Set() };
     this.leases.set(id, lease);
     return lease;
@@ -39,14 +39,14 @@ export class LeaseTable {
   /** Removes the lease; returns its keys sorted by key (etcd deletes them in this order, so every member agrees). */
   remove(id: bigint): KeyEntry[] {
     const lease = this.leases.get(id);
-    assert(lease, `lease ${id} removed but unknown`);
+    if (!lease) throw new AssertionError(`lease ${id} removed but unknown`);
     this.leases.delete(id);
     return [...lease.keys].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   attach(id: bigint, entry: KeyEntry): void {
     const lease = this.leases.get(id);
-    assert(lease, `attach to unknown lease ${id}`);
+    if (!lease) throw new AssertionError(`attach to unknown lease ${id}`);
     lease.keys.add(entry);
   }
 

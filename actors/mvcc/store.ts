@@ -16,7 +16,7 @@
 // Semantics are etcd 3.4's, checked against a running etcd 3.4.23; the points that surprised us are recorded in
 // test/mvcc/store.test.ts next to the tests that pin them.
 import sortedBTree from 'sorted-btree';
-import { assert, assertNever } from '../../runtime/assert.js';
+import { assert, AssertionError, assertNever } from '../../runtime/assert.js';
 import { decodeValue } from '../../runtime/codec.js';
 import { EtcdError, Errors, etcdError } from '../api/errors.js';
 import type { ApplyOutcome, InternalOp, InternalRequest } from '../api/internal.js';
@@ -198,7 +198,7 @@ export class MvccStore {
   applyEntries(entries: readonly Entry[], onApplied?: (applied: AppliedEntry) => void): void {
     for (const entry of entries) {
       if (entry.index <= this.appliedIndex) continue;
-      assert(entry.index === this.appliedIndex + 1 || this.appliedIndex === 0, `entry ${entry.index} applied after ${this.appliedIndex}`);
+      if (entry.index !== this.appliedIndex + 1 && this.appliedIndex !== 0) throw new AssertionError(`entry ${entry.index} applied after ${this.appliedIndex}`);
       this.appliedIndex = entry.index;
       this.raftTerm = Math.max(this.raftTerm, entry.term);
       if (entry.type !== EntryType.Normal || entry.data.length === 0) {
@@ -1063,7 +1063,7 @@ export class MvccStore {
       if (state === STATE_NONE) continue;
       const lease = this.leaseOf(entry, state);
       if (lease === NO_LEASE) continue;
-      assert(this.leases.has(lease), `image attaches a key to unknown lease ${lease}`);
+      if (!this.leases.has(lease)) throw new AssertionError(`image attaches a key to unknown lease ${lease}`);
       this.leases.attach(lease, entry);
     }
   }

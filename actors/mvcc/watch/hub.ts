@@ -104,6 +104,7 @@ export class WatchHub {
   private progressInterval = 1;
   private nextSetId = 1;
   private readonly recipientSetMin: number;
+  private readonly eventCache: EventCache;
 
   private readonly fragmentBytes: number;
   private readonly syncRecordsPerStep: number;
@@ -119,6 +120,7 @@ export class WatchHub {
     this.batchRevisionsMax = options.batchRevisionsMax ?? mvccLimits.watchBatchRevisionsMax;
     this.watchersMax = options.watchersMax ?? mvccLimits.watchersMax;
     this.recipientSetMin = options.recipientSetMin ?? 16;
+    this.eventCache = new EventCache(store);
     this.syncedSeq = store.log.endSeq;
     this.syncedRevision = store.revision;
     this.epoch = store.epoch;
@@ -270,11 +272,11 @@ export class WatchHub {
     this.syncedSeq = end;
     this.syncedRevision = store.revision;
     if (touched.length === 0) return;
-    const cache = new EventCache(store, false);
+    const cache = this.eventCache.reset(false);
     const header = this.header();
     for (const group of touched) {
       for (const cls of group.classes) {
-        const events = cache.eventsFor(group.matched, cls.bits);
+        const events = cache.eventsFor(group.matched, group.matchedCount, cls.bits);
         if (events.length === 0) continue;
         cls.lastEventInterval = this.progressInterval;
         const fragment = (cls.bits & ClassBits.Fragment) !== 0;
@@ -360,11 +362,11 @@ export class WatchHub {
     if (seq >= log.endSeq) scanEnd = current;
     if (scanEnd < minRev) return;
 
-    const cache = new EventCache(store, true);
+    const cache = this.eventCache.reset(true);
     const header = this.header();
     for (const group of touched) {
       for (const cls of group.classes) {
-        const events = cache.eventsFor(group.matched, cls.bits);
+        const events = cache.eventsFor(group.matched, group.matchedCount, cls.bits);
         if (events.length === 0) continue;
         // watchers of this class that are due, grouped by where they resume, so each cohort shares one slice
         const cohorts = new Map<number, Watcher[]>();
@@ -500,6 +502,7 @@ export class WatchHub {
   }
 
   private revisionSpans(events: Event[]): Event[][] {
+    if (events.length <= this.batchRevisionsMax) return [events];
     let revisions = 0;
     let last = -1;
     let start = 0;
@@ -555,21 +558,32 @@ function firstAtOrAfter(events: Event[], revision: number): number {
   return lo;
 }
 
-/** Builds each record's event once per pass (with and without prev_kv), shared by every class that needs it. */
+/**
+ * Builds each record's event once per pass (with and without prev_kv), shared by every class that needs it. One cache
+ * object is reused, but its maps are fresh each pass: Map.clear() leaves the old table pointing at the new one, and
+ * once one table has been promoted that chain keeps every later pass's events alive through scavenges.
+ */
 class EventCache {
-  private readonly plain = new Map<number, Event>();
-  private readonly withPrev = new Map<number, Event>();
+  private plain = new Map<number, Event>();
+  private withPrev = new Map<number, Event>();
+  private catchUp = false;
 
-  constructor(
-    private readonly store: MvccStore,
-    private readonly catchUp: boolean,
-  ) {}
+  constructor(private readonly store: MvccStore) {}
 
-  eventsFor(seqs: number[], bits: number): Event[] {
+  /** Empties the cache for a new pass. */
+  reset(catchUp: boolean): this {
+    if (this.plain.size > 0) this.plain = new Map();
+    if (this.withPrev.size > 0) this.withPrev = new Map();
+    this.catchUp = catchUp;
+    return this;
+  }
+
+  eventsFor(seqs: number[], count: number, bits: number): Event[] {
     const prev = (bits & ClassBits.PrevKv) !== 0;
     const cache = prev ? this.withPrev : this.plain;
     const out: Event[] = [];
-    for (const seq of seqs) {
+    for (let i = 0; i < count; i++) {
+      const seq = seqs[i]!;
       let event = cache.get(seq);
       if (!event) {
         event = this.store.eventOf(seq, prev, this.catchUp);

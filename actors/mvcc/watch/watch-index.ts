@@ -103,9 +103,15 @@ export class WatchGroup {
   /** At most one class per combination of delivery bits (16), so a short list beats a Map. */
   readonly classes: WatchClass[] = [];
   size = 0;
-  /** Scratch for one matching pass: the pass that touched this group last, and the records it matched. */
+  /**
+   * Scratch for one matching pass: the pass that touched this group last, and the records it matched (the first
+   * `matchedCount` entries of `matched`). The list is overwritten in place rather than emptied: emptying an array
+   * frees its storage, and a group touched once in a while would then leave a fresh young allocation behind per
+   * event that the GC has to promote.
+   */
   pass = 0;
   matched: number[] = [];
+  matchedCount = 0;
 
   constructor(
     readonly span: KeySpan,
@@ -216,12 +222,14 @@ export class WatchIndex {
 function note(group: WatchGroup, seq: number, pass: number, touched: WatchGroup[]): void {
   if (group.pass !== pass) {
     group.pass = pass;
-    // reused, so a pass allocates nothing per group; a list grown huge by one big batch is let go
+    // a list grown huge by one big batch is let go
     if (group.matched.length > 4096) group.matched = [];
-    else group.matched.length = 0;
+    group.matchedCount = 0;
     touched.push(group);
   }
-  group.matched.push(seq);
+  if (group.matchedCount < group.matched.length) group.matched[group.matchedCount] = seq;
+  else group.matched.push(seq);
+  group.matchedCount++;
 }
 
 export { KEY_UNBOUNDED };
