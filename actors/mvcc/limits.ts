@@ -1,0 +1,53 @@
+// Every bound of the state machine and the watch hub in one place, with their relationships checked when the module
+// loads, so a bad edit fails at start rather than under load.
+import { assert } from '../../runtime/assert.js';
+
+export const mvccLimits = {
+  /** etcd's --max-txn-ops default: the largest of (compares, success ops, failure ops) at one level of a txn. */
+  txnOpsMax: 128,
+  /** etcd's --max-request-bytes default. Used for watch fragmenting (with the gRPC overhead below). */
+  requestBytesMax: 1.5 * 1024 * 1024,
+  /** etcd adds this to the request limit when deciding whether a watch response must be fragmented. */
+  grpcOverheadBytes: 512 * 1024,
+  /** etcd's largest lease TTL in seconds. */
+  leaseTTLMaxSeconds: 9_000_000_000,
+
+  /** Records per history chunk (columns are typed arrays of this length). */
+  historyChunkRecords: 4096,
+  /** First size of a chunk's value arena; it doubles up to historyChunkBytesMax. */
+  historyChunkBytesInitial: 64 * 1024,
+  /** A chunk stops taking records once its arena would grow past this (one larger value gets a chunk of its own). */
+  historyChunkBytesMax: 1024 * 1024,
+  /** Bytes counted per stored record on top of its key and value, for the size reported as dbSize and quota. */
+  recordOverheadBytes: 64,
+
+  /** Target size of one snapshot image chunk; a single record larger than this makes a larger chunk. */
+  imageChunkBytes: 1024 * 1024,
+
+  /** A catch-up watch response carries events of at most this many revisions (etcd's watchBatchMaxRevs). */
+  watchBatchRevisionsMax: 1000,
+  /** History records a catch-up step reads per turn, so unsynced watchers never hold up applying. */
+  watchSyncRecordsPerStep: 20_000,
+  /** Watch streams and watchers the hub keeps; beyond these, creates are refused. */
+  watchStreamsMax: 1_000_000,
+  watchersMax: 2_000_000,
+
+  /** Reads waiting for the applied index to reach their ReadIndex; beyond this they fail with "too many requests". */
+  readsPendingMax: 100_000,
+  /** Image streams open at once (each one defers freeing compacted history while it is open). */
+  imageStreamsMax: 4,
+  /** An image stream not pulled for this long is closed, so a vanished consumer cannot pin history forever. */
+  imageStreamIdleMs: 60_000,
+  /** Largest number of chunks one pull of an image stream may ask for (bounds one reply to ~16 MiB). */
+  imagePullChunksMax: 16,
+  /** Committed entries held while a snapshot restore is in progress. */
+  entriesHeldWhileRestoringMax: 1_000_000,
+  /** Outgoing messages held for a peer whose mailbox is full (each one is a whole turn's batch). */
+  outboxMessagesMax: 4096,
+} as const;
+
+assert(mvccLimits.historyChunkBytesInitial <= mvccLimits.historyChunkBytesMax, 'chunk arena starts above its maximum');
+assert(mvccLimits.historyChunkRecords <= 65_536, 'chunk records must stay addressable by a small index');
+assert(mvccLimits.imageChunkBytes >= 64 * 1024, 'image chunks too small to hold a typical record');
+assert(mvccLimits.watchSyncRecordsPerStep >= mvccLimits.watchBatchRevisionsMax, 'a sync step must cover one full batch');
+assert(mvccLimits.txnOpsMax >= 1, 'txn must allow at least one op');

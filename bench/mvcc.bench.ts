@@ -1,0 +1,268 @@
+// mvcc micro benchmarks: apply throughput (store alone, and from CBOR raft entries as the actor does it), ranges of
+// 1,000 keys, memory per key and per revision (etcd's index: ~120 B per key plus ~30 B per version, values outside),
+// and watch fan-out (one event matched and delivered to 100,000 watchers of one prefix, or of distinct keys).
+//
+// Run alone: node dist/bench/mvcc.bench.js (it enables gc itself for the memory figures).
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { encodeValue } from '../runtime/codec.js';
+import type { InternalRequest } from '../actors/api/internal.js';
+import { EntryType, type Entry } from '../actors/raft/core/types.js';
+import { prefixEnd } from '../actors/mvcc/keys.js';
+import { MvccStore } from '../actors/mvcc/store.js';
+import { WatchHub } from '../actors/mvcc/watch/hub.js';
+import { SeededRandom } from '../runtime/random.js';
+import { report, type BenchResult } from './report.js';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function memoryBytes(): number {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+function randomKeys(count: number, seed: number): Uint8Array[] {
+  const random = new SeededRandom(seed);
+  const keys: Uint8Array[] = [];
+  const seen = new Set<string>();
+  while (keys.length < count) {
+    const key = new Uint8Array(8);
+    for (let i = 0; i < 8; i++) key[i] = 97 + random.int(26);
+    const s = String.fromCharCode(...key);
+    if (seen.has(s)) continue;
+    seen.add(s);
+    keys.push(key);
+  }
+  return keys;
+}
+
+function values(count: number, bytes: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) => new Uint8Array(bytes).fill(i % 251));
+}
+
+function seconds(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+function applyPuts(keySpace: Uint8Array[], order: Uint32Array, vals: Uint8Array[]): number {
+  const store = new MvccStore({ clusterId: 'c', memberId: 'm' });
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < order.length; i++) store.apply({ type: 'put', req: { key: keySpace[order[i]!]!, value: vals[i % vals.length]! } });
+  return order.length / seconds(t0);
+}
+
+function encodeEntries(keySpace: Uint8Array[], order: Uint32Array, vals: Uint8Array[]): Entry[][] {
+  const batches: Entry[][] = [];
+  for (let i = 0; i < order.length; i += 1000) {
+    const batch: Entry[] = [];
+    for (let j = i; j < Math.min(order.length, i + 1000); j++) {
+      const request: InternalRequest = { id: j + 1, member: 'm', op: { type: 'put', req: { key: keySpace[order[j]!]!, value: vals[j % vals.length]! } } };
+      batch.push({ term: 1, index: j + 1, type: EntryType.Normal, data: encodeValue(request) });
+    }
+    batches.push(batch);
+  }
+  return batches;
+}
+
+/** Entries decoded and applied in batches, outcomes built for this member, watch hub delivered per batch. */
+function applyEntries(batches: Entry[][], hub: (store: MvccStore) => WatchHub | undefined): number {
+  const store = new MvccStore({ clusterId: 'c', memberId: 'm' });
+  const h = hub(store);
+  let outcomes = 0;
+  let count = 0;
+  const t0 = process.hrtime.bigint();
+  for (const batch of batches) {
+    store.applyEntries(batch, (applied) => {
+      if (applied.request && applied.result && applied.request.member === 'm') {
+        MvccStore.outcome(applied.request.id, applied.result);
+        outcomes++;
+      }
+    });
+    if (h) {
+      h.deliverApplied();
+      h.takeOutput();
+    }
+    count += batch.length;
+  }
+  const rate = count / seconds(t0);
+  if (outcomes !== count) throw new Error('outcomes missing');
+  return rate;
+}
+
+function best(runs: number, fn: () => number): number {
+  let top = 0;
+  for (let i = 0; i < runs; i++) top = Math.max(top, fn());
+  return top;
+}
+
+export async function mvccBenchmarks(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const vals = values(64, 256);
+
+  // ---- apply throughput
+  {
+    const keySpace = randomKeys(1_000_000, 1);
+    const random = new SeededRandom(2);
+    const overwrite = new Uint32Array(1_000_000).map(() => random.int(100_000));
+    const inserts = new Uint32Array(1_000_000).map((_, i) => i);
+    results.push({ name: 'apply put, store only: 1M puts over 100k keys (8 B key, 256 B value)', value: best(2, () => applyPuts(keySpace, overwrite, vals)), unit: 'puts/s' });
+    results.push({ name: 'apply put, store only: 1M new keys in random order', value: best(2, () => applyPuts(keySpace, inserts, vals)), unit: 'puts/s' });
+    const overwriteEntries = encodeEntries(keySpace, overwrite.subarray(0, 300_000), vals);
+    results.push({
+      name: 'apply from raft entries (CBOR decode + apply + outcome), 300k puts over 100k keys',
+      value: best(3, () => applyEntries(overwriteEntries, () => undefined)),
+      unit: 'puts/s',
+      note: 'target >= 300,000',
+    });
+    const insertEntries = encodeEntries(keySpace, inserts.subarray(0, 300_000), vals);
+    results.push({ name: 'apply from raft entries, 300k new keys', value: best(3, () => applyEntries(insertEntries, () => undefined)), unit: 'puts/s' });
+    results.push({
+      name: 'apply from raft entries with 10k single-key watchers attached',
+      value: best(3, () =>
+        applyEntries(overwriteEntries, (store) => {
+          const hub = new WatchHub(store);
+          for (let i = 0; i < 10_000; i++) hub.create(1 + (i % 100), { key: keySpace[i * 10]! });
+          hub.takeOutput();
+          return hub;
+        }),
+      ),
+      unit: 'puts/s',
+      note: 'about one put in ten matches a watcher',
+    });
+  }
+
+  // ---- range of 1,000 keys
+  {
+    const store = new MvccStore();
+    const keys = Array.from({ length: 100_000 }, (_, i) => new TextEncoder().encode(`key/${String(i).padStart(6, '0')}`));
+    for (let i = 0; i < keys.length; i++) store.apply({ type: 'put', req: { key: keys[i]!, value: vals[i % vals.length]! } });
+    for (let i = 0; i < 100_000; i++) store.apply({ type: 'put', req: { key: keys[(i * 7919) % keys.length]!, value: vals[i % vals.length]! } });
+    const rounds = 2_000;
+    const measure = (extra: Record<string, unknown>) => {
+      const t0 = process.hrtime.bigint();
+      let n = 0;
+      for (let r = 0; r < rounds; r++) {
+        const start = (r * 997) % 99_000;
+        n += store.range({ key: keys[start]!, rangeEnd: keys[start + 1000]!, ...extra }).kvs.length;
+      }
+      if (extra.countOnly === undefined && n !== rounds * 1000 && extra.limit === undefined) throw new Error('short range');
+      return rounds / seconds(t0);
+    };
+    results.push({ name: 'range 1,000 keys (values, of 100k keys, 200k revisions)', value: best(2, () => measure({})), unit: 'ranges/s' });
+    results.push({ name: 'range 1,000 keys, keys_only', value: best(2, () => measure({ keysOnly: true })), unit: 'ranges/s' });
+    results.push({ name: 'range 1,000 keys, count_only', value: best(2, () => measure({ countOnly: true })), unit: 'ranges/s' });
+    results.push({ name: 'range 1,000 keys at an old revision (history walk)', value: best(2, () => measure({ revision: 150_000 })), unit: 'ranges/s' });
+    results.push({ name: 'range 1,000 keys, limit 10 (count still covers all)', value: best(2, () => measure({ limit: 10 })), unit: 'ranges/s' });
+  }
+
+  // ---- memory
+  {
+    const n = 500_000;
+    const keySpace = randomKeys(n, 3);
+    const small = values(16, 8);
+    let base = memoryBytes();
+    let store: MvccStore | undefined = new MvccStore();
+    for (let i = 0; i < n; i++) store.apply({ type: 'put', req: { key: keySpace[i]!, value: small[i % small.length]! } });
+    const withRecords = memoryBytes() - base;
+    // compact everything: every key's state moves from its history record into the key entry
+    store.apply({ type: 'compaction', req: { revision: store.revision } });
+    store.apply({ type: 'put', req: { key: keySpace[0]!, value: small[0]! } });
+    store.apply({ type: 'compaction', req: { revision: store.revision } });
+    store.compactHistory();
+    const compacted = memoryBytes() - base;
+    results.push({
+      name: 'memory per key, one revision each (index + history record, 8 B key, 8 B value)',
+      value: (withRecords - n * 16) / n,
+      unit: 'B/key',
+      note: `excluding key and value bytes; etcd index ~120 B/key + ~30 B/version, values outside`,
+    });
+    results.push({ name: 'memory per key after compaction (state kept in the key entry)', value: (compacted - n * 16) / n, unit: 'B/key', note: 'excluding key and value bytes' });
+    store = undefined;
+    base = memoryBytes();
+    const keys = 50_000;
+    const revisions = 2_000_000;
+    store = new MvccStore();
+    for (let i = 0; i < revisions; i++) store.apply({ type: 'put', req: { key: keySpace[i % keys]!, value: small[i % small.length]! } });
+    const used = memoryBytes() - base;
+    const perRevision = (used - keys * 150 - revisions * 8) / revisions;
+    results.push({ name: 'memory per revision (history record)', value: perRevision, unit: 'B/revision', note: `excluding value bytes; ${revisions / keys} revisions per key` });
+    const bigBase = memoryBytes();
+    const big = values(4, 256);
+    const store256 = new MvccStore();
+    for (let i = 0; i < 200_000; i++) store256.apply({ type: 'put', req: { key: keySpace[i % keys]!, value: big[i % big.length]! } });
+    results.push({ name: 'memory per revision with 256 B values (all included)', value: (memoryBytes() - bigBase) / 200_000, unit: 'B/revision' });
+    store = undefined;
+  }
+
+  // ---- watch fan-out
+  {
+    const fanout = 100_000;
+    const store = new MvccStore({ clusterId: 'c', memberId: 'm' });
+    const hub = new WatchHub(store);
+    const prefix = new TextEncoder().encode('fan/');
+    let t0 = process.hrtime.bigint();
+    for (let i = 0; i < fanout; i++) hub.create(1 + (i % 5_000), { key: prefix, rangeEnd: prefixEnd(prefix) });
+    hub.takeOutput();
+    results.push({ name: 'create 100k watchers on one prefix', value: fanout / seconds(t0), unit: 'creates/s' });
+    const value = vals[0]!;
+    const rounds = 2_000;
+    let delivered = 0;
+    let encodedBytes = 0;
+    t0 = process.hrtime.bigint();
+    for (let r = 0; r < rounds; r++) {
+      store.apply({ type: 'put', req: { key: new TextEncoder().encode(`fan/${r % 100}`), value } });
+      hub.deliverApplied();
+      const out = hub.takeOutput();
+      for (const item of out) if (item.kind === 'events') delivered += item.streamIds.length;
+    }
+    const matchSeconds = seconds(t0) / rounds;
+    if (delivered !== rounds * fanout) throw new Error(`fan-out delivered ${delivered}`);
+    results.push({ name: 'one event matched and built for 100k watchers of one prefix', value: matchSeconds * 1e6, unit: 'us/event', note: 'one shared delivery item' });
+    t0 = process.hrtime.bigint();
+    for (let r = 0; r < 200; r++) {
+      store.apply({ type: 'put', req: { key: new TextEncoder().encode(`fan/${r % 100}`), value } });
+      hub.deliverApplied();
+      encodedBytes += encodeValue({ type: 'mvccOutput', appliedIndex: r, results: [], reads: [], watch: hub.takeOutput() }).length;
+    }
+    results.push({
+      name: '... plus the CBOR frame to the gateway (recipient lists included)',
+      value: (seconds(t0) / 200) * 1e6,
+      unit: 'us/event',
+      note: `${Math.round(encodedBytes / 200 / 1024)} KiB per event frame`,
+    });
+
+    const store2 = new MvccStore({ clusterId: 'c', memberId: 'm' });
+    const hub2 = new WatchHub(store2);
+    const keys = randomKeys(fanout, 9);
+    t0 = process.hrtime.bigint();
+    for (let i = 0; i < fanout; i++) hub2.create(1 + (i % 5_000), { key: keys[i]! });
+    hub2.takeOutput();
+    results.push({ name: 'create 100k watchers on distinct keys', value: fanout / seconds(t0), unit: 'creates/s' });
+    delivered = 0;
+    t0 = process.hrtime.bigint();
+    for (let r = 0; r < 20_000; r++) {
+      store2.apply({ type: 'put', req: { key: keys[(r * 7) % fanout]!, value } });
+      hub2.deliverApplied();
+      for (const item of hub2.takeOutput()) if (item.kind === 'events') delivered += item.streamIds.length;
+    }
+    if (delivered !== 20_000) throw new Error(`distinct delivered ${delivered}`);
+    results.push({ name: 'one event matched among 100k watchers of distinct keys', value: (seconds(t0) / 20_000) * 1e6, unit: 'us/event', note: 'includes the put itself' });
+    // one batch touching every watched key once: 100k events, each to its own watcher
+    for (let i = 0; i < fanout; i++) store2.apply({ type: 'put', req: { key: keys[i]!, value } });
+    t0 = process.hrtime.bigint();
+    hub2.deliverApplied();
+    const out = hub2.takeOutput();
+    const batchSeconds = seconds(t0);
+    delivered = out.reduce((sum, item) => sum + (item.kind === 'events' ? item.streamIds.length : 0), 0);
+    if (delivered !== fanout) throw new Error(`batch delivered ${delivered}`);
+    results.push({ name: 'a batch of 100k events, each to its own watcher (match + build)', value: (batchSeconds / fanout) * 1e6, unit: 'us/event' });
+  }
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  report('mvcc', await mvccBenchmarks());
+}
