@@ -29,6 +29,10 @@ export const gatewayLimits = {
   streamPauseBytesDefault: 256 * KiB,
   /** Response bytes queued for one streaming client past which its stream is closed with a reason. */
   streamBufferedBytesMaxDefault: 16 * MiB,
+  /** How often a backed-up chunked HTTP stream probes whether uWS drained its buffer (see streams.ts). */
+  streamProbeIntervalMs: 10,
+  /** Size of one probe: at most this much goes to uWS per probe while it may still be buffering. */
+  streamProbeBytes: 1_024,
   /** How long a stream closed for being too slow may take to flush its last bytes before the socket is cut. */
   streamCloseGraceMs: 5_000,
   /** Keep-alive requests a client may have outstanding (sent, not yet answered) before the adapter stops reading. */
@@ -45,6 +49,7 @@ assert(
   gatewayLimits.streamMessageBytesMax >= (gatewayLimits.maxRequestBytesDefault + gatewayLimits.grpcOverheadBytes) * (4 / 3),
   'a stream message must be able to carry the largest request',
 );
+assert(gatewayLimits.streamProbeBytes < gatewayLimits.streamPauseBytesDefault, 'a probe must be small beside the pause threshold');
 assert(gatewayLimits.keepAliveOutstandingMax > 0 && gatewayLimits.idCacheEntriesMax > 0, 'limits must be positive');
 
 /** The gRPC receive limit etcd derives from --max-request-bytes. */
