@@ -112,8 +112,8 @@ class FakeWatchSession implements WatchSession {
   }
 
   pause(): void {
-    this.paused = true;
     this.api.pauses++;
+    if (!this.api.ignorePause) this.paused = true;
   }
 
   resume(): void {
@@ -181,6 +181,9 @@ export class FakeApi implements Api {
   resumes = 0;
   closedWatchSessions = 0;
   closedKeepAliveSessions = 0;
+  /** A session that keeps sending while paused (to test the per-socket cap). */
+  ignorePause = false;
+  snapshotPulled = 0;
   snapshotChunks = 3;
   snapshotChunkBytes = 32 * 1024;
   /** Record calls (off in benchmarks). */
@@ -482,9 +485,11 @@ export class FakeApi implements Api {
     this.begin('snapshot', request, context);
     const count = this.snapshotChunks;
     const size = this.snapshotChunkBytes;
+    const api = this;
     return (async function* () {
       for (let i = 0; i < count; i++) {
         await new Promise((r) => setImmediate(r));
+        api.snapshotPulled++;
         yield { remainingBytes: (count - 1 - i) * size, blob: new Uint8Array(size).fill(i & 0xff) };
       }
     })();
