@@ -196,12 +196,12 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     pending.then(
       (json) => {
         metrics.observe(route.name, 0, (performance.now() - started) / 1000);
-        if (!context.aborted) res.cork(() => respondJsonOk(res, json));
+        if (!context.aborted) guarded(res, route.name, () => res.cork(() => respondJsonOk(res, json)));
       },
       (error: unknown) => {
         const etcdError = toEtcdError(error, route.name);
         metrics.observe(route.name, etcdError.code, (performance.now() - started) / 1000);
-        if (!context.aborted) res.cork(() => respondError(res, etcdError.code, etcdError.message));
+        if (!context.aborted) guarded(res, route.name, () => res.cork(() => respondError(res, etcdError.code, etcdError.message)));
       },
     );
   };
@@ -214,7 +214,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     let chunks: Buffer[] | undefined;
     let received = 0;
     let refused = false;
-    res.onData((chunk, isLast) => {
+    res.onData((chunk, isLast) => guarded(res, 'body', () => {
       if (refused || context.aborted) return;
       received += chunk.byteLength;
       if (received > bodyMax) {
@@ -233,7 +233,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (isLast && chunks === undefined) return onBody(new Uint8Array(chunk));
       (chunks ??= []).push(Buffer.from(new Uint8Array(chunk)));
       if (isLast) onBody(Buffer.concat(chunks, received));
-    });
+    }));
   };
 
   // ---- streams over HTTP ----
@@ -291,7 +291,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         ? new WatchBridge(api, context, outlet, events)
         : new KeepAliveBridge(api, context, outlet, events, gatewayLimits.keepAliveOutstandingMax);
     const splitter = new JsonStreamSplitter(gatewayLimits.streamMessageBytesMax);
-    res.onData((chunk, isLast) => {
+    res.onData((chunk, isLast) => guarded(res, 'stream body', () => {
       if (inputStopped || context.aborted || bridge === undefined) return;
       splitter.push(new Uint8Array(chunk));
       for (;;) {
@@ -321,7 +321,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
           break;
         }
       }
-    });
+    }));
   };
 
   const handleSnapshot = (res: HttpResponse, route: Extract<Route, { kind: 'snapshot' }>, context: RequestContext, body: Uint8Array): void => {
@@ -399,7 +399,26 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   // ---- dispatch ----
 
-  app.any('/*', (res: HttpResponse, req: HttpRequest) => {
+  /**
+   * Runs a uWS callback so that a bug in it is logged and answered (code 2) instead of escaping into uWS, which
+   * would take the whole member down. Writing to a response that already ended throws; that is swallowed here.
+   */
+  const guarded = (res: HttpResponse, what: string, run: () => void): void => {
+    try {
+      run();
+    } catch (error) {
+      log.error('gateway callback failed', { what, error });
+      try {
+        res.cork(() => respondError(res, GrpcCode.UNKNOWN, 'tetcd: internal error', 500));
+      } catch {
+        // the response was already ended or aborted
+      }
+    }
+  };
+
+  app.any('/*', (res: HttpResponse, req: HttpRequest) => guarded(res, 'request', () => dispatch(res, req)));
+
+  const dispatch = (res: HttpResponse, req: HttpRequest): void => {
     const method = req.getMethod();
     let path = req.getUrl();
     if (method === 'options') {
@@ -451,7 +470,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         return handleMetrics(res);
     }
     return respondText(res, 404, '404 page not found');
-  });
+  };
 
   // ---- WebSocket on the stream paths ----
 
@@ -498,26 +517,15 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       (data as SocketData & { context?: RequestContext }).context = context;
     },
     message: (ws: WebSocket<SocketData>, message: ArrayBuffer) => {
-      const data = ws.getUserData();
-      const bridge = data.bridge;
-      if (bridge === undefined || data.outlet === undefined || data.outlet.closed) return;
-      let outcome: { ok: true } | { ok: false; message: string };
       try {
-        const { node } = readFirstValue(new Uint8Array(message));
-        outcome = node === undefined ? { ok: true } : bridge.message(node);
+        onSocketMessage(ws, message);
       } catch (error) {
-        outcome = { ok: false, message: (error as Error).message };
-      }
-      if (!outcome.ok) {
-        const error = new EtcdError(GrpcCode.INVALID_ARGUMENT, outcome.message);
-        data.outlet.end([streamErrorJson(error)], 1007, 'invalid request');
-        bridge.close();
-        return;
-      }
-      if (bridge.inputBlocked) {
-        const error = new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, 'tetcd: too many keep-alive requests waiting for answers');
-        data.outlet.end([streamErrorJson(error)], 1008, 'too many requests');
-        bridge.close();
+        log.error('gateway websocket callback failed', { error });
+        try {
+          ws.end(1011, 'internal error');
+        } catch {
+          // already closed
+        }
       }
     },
     drain: (ws: WebSocket<SocketData>) => ws.getUserData().outlet?.drained(),
@@ -528,6 +536,30 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       data.bridge?.close();
     },
   });
+
+  const onSocketMessage = (ws: WebSocket<SocketData>, message: ArrayBuffer): void => {
+    const data = ws.getUserData();
+    const bridge = data.bridge;
+    if (bridge === undefined || data.outlet === undefined || data.outlet.closed) return;
+    let outcome: { ok: true } | { ok: false; message: string };
+    try {
+      const { node } = readFirstValue(new Uint8Array(message));
+      outcome = node === undefined ? { ok: true } : bridge.message(node);
+    } catch (error) {
+      outcome = { ok: false, message: (error as Error).message };
+    }
+    if (!outcome.ok) {
+      const error = new EtcdError(GrpcCode.INVALID_ARGUMENT, outcome.message);
+      data.outlet.end([streamErrorJson(error)], 1007, 'invalid request');
+      bridge.close();
+      return;
+    }
+    if (bridge.inputBlocked) {
+      const error = new EtcdError(GrpcCode.RESOURCE_EXHAUSTED, 'tetcd: too many keep-alive requests waiting for answers');
+      data.outlet.end([streamErrorJson(error)], 1008, 'too many requests');
+      bridge.close();
+    }
+  };
   for (const prefix of ['/v3/', '/v3beta/']) {
     app.ws(prefix + 'watch', wsBehaviour('watch'));
     app.ws(prefix + 'lease/keepalive', wsBehaviour('keepalive'));

@@ -13,7 +13,7 @@ export function request(baseUrl: string, path: string, options: { method?: strin
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method: options.method ?? 'POST', headers: { ...(options.headers ?? {}) }, timeout: options.timeoutMs ?? 10_000 },
+      { method: options.method ?? 'POST', agent: false, headers: { ...(options.headers ?? {}) }, timeout: options.timeoutMs ?? 10_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

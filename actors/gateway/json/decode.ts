@@ -219,6 +219,7 @@ function enumField<T extends number>(obj: JsonObject, proto: string, camel: stri
 
 function asDecodeError(error: unknown): RequestDecodeError {
   if (error instanceof RequestDecodeError) return error;
+  if (error instanceof RangeError) return new RequestDecodeError('exceeded max depth'); // see guardDepth
   if (error instanceof JsonSyntaxError || error instanceof JsonEndOfInputError) return new RequestDecodeError(error.message);
   throw error;
 }

@@ -328,14 +328,27 @@ export interface FirstValue {
 export function readFirstValue(src: Uint8Array, start = 0, end = src.length): FirstValue {
   const reader = new Reader(src, start, end, 'decoder');
   if (reader.skipSpace() < 0) return { node: undefined, next: end };
-  const node = reader.value(0);
+  const node = guardDepth(() => reader.value(0));
   return { node, next: reader.pos };
+}
+
+/**
+ * The reader recurses once per nesting level; a document nested deeper than the stack allows is refused the way Go
+ * refuses one past its own bound, instead of letting the stack overflow escape into the server.
+ */
+export function guardDepth<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof RangeError) throw new JsonSyntaxError('exceeded max depth');
+    throw error;
+  }
 }
 
 /** Reads src[start, end) as exactly one JSON value, as json.Unmarshal does (its errors, its end-of-input rules). */
 export function readWholeValue(src: Uint8Array, start = 0, end = src.length): JsonNode {
   const reader = new Reader(src, start, end, 'unmarshal');
-  const node = reader.value(0);
+  const node = guardDepth(() => reader.value(0));
   const c = reader.skipSpace();
   if (c >= 0) reader.fail(c, 'after top-level value');
   return node;
