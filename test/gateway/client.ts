@@ -108,7 +108,7 @@ export function openStream(baseUrl: string, path: string, options: { body?: stri
     endInput: () => void req.end(),
     waitForLines: async (count, timeoutMs = 5_000) => {
       if (!(await waitFor(() => lines.length >= count || done, timeoutMs)) || lines.length < count) {
-        throw new Error(`expected ${count} lines, got ${lines.length}: ${JSON.stringify(lines).slice(0, 2000)}`);
+        throw new Error(`expected ${count} lines, got ${lines.length}: ${JSON.stringify(lines.slice(0, 4)).slice(0, 1000)}`);
       }
       return lines.slice(0, count);
     },

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { EtcdError, GrpcCode } from '../../actors/api/errors.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../../actors/gateway/http.js';
 import { routes } from '../../actors/gateway/routes.js';
+import type { CallContext } from '../../actors/gateway/api.js';
 import { silentLogger } from '../../runtime/log.js';
 import { post, request } from './client.js';
 import { FakeApi } from './fake-api.js';
@@ -153,19 +154,20 @@ test('a client that leaves before its answer does not disturb the server', async
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const original = api.range.bind(api);
+    let entered: CallContext | undefined;
     api.range = async (r, c) => {
+      entered = c;
       await gate;
       return original(r, c);
     };
     const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
     const body = JSON.stringify({ key: b64('a') });
     socket.write(`POST /v3/kv/range HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-    await new Promise((r) => setTimeout(r, 50));
+    t.true(await until(() => entered !== undefined));
     socket.destroy();
-    await new Promise((r) => setTimeout(r, 50));
+    t.true(await until(() => entered!.aborted), 'the Api sees the call aborted');
     release();
     await new Promise((r) => setTimeout(r, 20));
-    t.true(api.calls.some((c) => c.method === 'range' && c.context.aborted));
     const after = await post(url, '/v3/kv/put', JSON.stringify({ key: b64('a'), value: b64('b') }));
     t.is(after.status, 200);
   });
@@ -232,4 +234,13 @@ test('unknown paths and wrong methods answer like etcd', async (t) => {
 async function pick(reply: Promise<{ status: number; text: string }>): Promise<[number, string]> {
   const r = await reply;
   return [r.status, r.text];
+}
+
+async function until(predicate: () => boolean, timeoutMs = 5_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return true;
 }

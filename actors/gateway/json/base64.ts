@@ -21,8 +21,50 @@ function isNewline(c: number): boolean {
   return c === 0x0a || c === 0x0d;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** Decodes src[start, end) as Go's base64.StdEncoding.Decode does, throwing Base64Error where it fails. */
 export function decodeBase64(src: Uint8Array, start = 0, end = src.length): Uint8Array {
+  return decodeCanonical(src, start, end) ?? decodeGo(src, start, end);
+}
+
+/**
+ * The common case in one tight pass: whole quanta, padding only at the end, no newlines. Returns undefined for
+ * anything else, which the exact (slower) decoder then reads or refuses with Go's offsets.
+ */
+function decodeCanonical(src: Uint8Array, start: number, end: number): Uint8Array | undefined {
+  const length = end - start;
+  if (length === 0) return EMPTY;
+  if ((length & 3) !== 0) return undefined;
+  let pad = 0;
+  if (src[end - 1] === PAD) pad = src[end - 2] === PAD ? 2 : 1;
+  const out = new Uint8Array((length >> 2) * 3 - pad);
+  const full = pad === 0 ? end : end - 4;
+  let o = 0;
+  for (let i = start; i < full; i += 4) {
+    const a = decodeMap[src[i]!]!;
+    const b = decodeMap[src[i + 1]!]!;
+    const c = decodeMap[src[i + 2]!]!;
+    const d = decodeMap[src[i + 3]!]!;
+    if (((a | b | c | d) & 0xc0) !== 0) return undefined;
+    const v = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = v >> 16;
+    out[o++] = (v >> 8) & 0xff;
+    out[o++] = v & 0xff;
+  }
+  if (pad > 0) {
+    const a = decodeMap[src[full]!]!;
+    const b = decodeMap[src[full + 1]!]!;
+    const c = pad === 1 ? decodeMap[src[full + 2]!]! : 0;
+    if (((a | b | c) & 0xc0) !== 0) return undefined;
+    const v = (a << 18) | (b << 12) | (c << 6);
+    out[o++] = v >> 16;
+    if (pad === 1) out[o++] = (v >> 8) & 0xff;
+  }
+  return out;
+}
+
+function decodeGo(src: Uint8Array, start: number, end: number): Uint8Array {
   const out = new Uint8Array(Math.floor((end - start) / 4) * 3 + 3);
   let n = 0;
   let si = start;

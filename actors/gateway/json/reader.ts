@@ -293,7 +293,7 @@ class Reader {
       while (p < end && isDigit(src[p]!)) p++;
     }
     this.pos = p;
-    return { kind: 'number', text: latin1.decode(src.subarray(start, p)) };
+    return { kind: 'number', text: asciiText(src, start, p) };
   }
 
   literal(rest: string, word: string): void {
@@ -308,8 +308,16 @@ class Reader {
   }
 }
 
+/** Short ASCII text straight from bytes: cheaper than a decoder call for field names and numbers. */
+function asciiText(src: Uint8Array, start: number, end: number): string {
+  if (end - start > 32) return latin1.decode(src.subarray(start, end));
+  let text = '';
+  for (let i = start; i < end; i++) text += String.fromCharCode(src[i]!);
+  return text;
+}
+
 function keyOf(s: JsonString): string {
-  if (s.plain) return latin1.decode(s.src.subarray(s.start, s.end));
+  if (s.plain) return asciiText(s.src, s.start, s.end);
   return Buffer.from(unescapeBytes(s)).toString('utf8');
 }
 
