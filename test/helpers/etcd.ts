@@ -7,7 +7,15 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export const etcdBinary = process.env.TETCD_ETCD_BIN ?? '/usr/bin/etcd';
+/** TETCD_ETCD_BIN, else the first `etcd` on PATH, else where Debian's etcd-server package puts it. */
+export const etcdBinary =
+  process.env.TETCD_ETCD_BIN ??
+  (process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, 'etcd')).find((file) => isAbsoluteFile(file)) ??
+  '/usr/bin/etcd';
+
+function isAbsoluteFile(file: string): boolean {
+  return file.startsWith('/') && existsSync(file);
+}
 
 export interface RealEtcd {
   clientUrl: string;
