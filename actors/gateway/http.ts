@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from '@trufflesuite/uws-js-unofficial';
 import { EtcdError, GrpcCode } from '../api/errors.js';
+import { assertNever } from '../../runtime/assert.js';
 import { createLogger, type Logger } from '../../runtime/log.js';
 import { AlarmType, type Api, type CallContext, type HealthRequest } from './api.js';
 import { decodeBody, decoders, RequestDecodeError } from './json/decode.js';
@@ -454,6 +455,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         case 'snapshot':
           res.onAborted(() => (context.aborted = true));
           return readBody(res, context, (body) => handleSnapshot(res, route, context, body));
+        default:
+          return assertNever(route, 'route');
       }
     }
     switch (path) {
@@ -482,7 +485,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade: (res: HttpResponse, req: HttpRequest, socketContext: unknown) => {
-      const data: SocketData = { route: kind, authToken: req.getHeader('authorization') || undefined, bridge: undefined, outlet: undefined };
+      const data: SocketData = { route: kind, authToken: req.getHeader('authorization') || undefined, context: undefined, bridge: undefined, outlet: undefined };
       res.upgrade(
         data,
         req.getHeader('sec-websocket-key'),
@@ -514,7 +517,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
           : new KeepAliveBridge(api, context, outlet, events, gatewayLimits.keepAliveOutstandingMax);
       data.bridge = bridge;
       data.outlet = outlet;
-      (data as SocketData & { context?: RequestContext }).context = context;
+      data.context = context;
     },
     message: (ws: WebSocket<SocketData>, message: ArrayBuffer) => {
       try {
@@ -530,7 +533,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     drain: (ws: WebSocket<SocketData>) => ws.getUserData().outlet?.drained(),
     close: (ws: WebSocket<SocketData>) => {
-      const data = ws.getUserData() as SocketData & { context?: RequestContext };
+      const data = ws.getUserData();
       if (data.context !== undefined) data.context.aborted = true;
       data.outlet?.abandon();
       data.bridge?.close();

@@ -234,6 +234,8 @@ export class ChunkedOutlet implements Outlet {
 export interface SocketData {
   route: 'watch' | 'keepalive';
   authToken: string | undefined;
+  /** The stream's call context; marked aborted when the socket closes. */
+  context: { aborted: boolean } | undefined;
   bridge: StreamBridge | undefined;
   outlet: WebSocketOutlet | undefined;
 }

@@ -112,8 +112,19 @@ function decodeGo(src: Uint8Array, start: number, end: number): Uint8Array {
   }
 }
 
+type SliceEncoder = (this: Uint8Array, start: number, end: number) => string;
+
+/**
+ * Node's native base64 writer, called on any Uint8Array without wrapping it in a Buffer first (wrapping costs more
+ * than encoding a key). It is an undocumented Buffer method, so its presence and output are checked at load, with
+ * the documented route as the fallback.
+ */
+const nativeSlice = (Buffer.prototype as unknown as { base64Slice?: SliceEncoder }).base64Slice;
+const sliceWorks = typeof nativeSlice === 'function' && nativeSlice.call(new Uint8Array([1, 2, 3, 4, 5]).subarray(1), 0, 4) === 'AgMEBQ==';
+
 /** Standard padded base64 of bytes (what etcd writes for every bytes field). */
 export function encodeBase64(bytes: Uint8Array): string {
   if (bytes.length === 0) return '';
+  if (sliceWorks) return nativeSlice!.call(bytes, 0, bytes.length);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }

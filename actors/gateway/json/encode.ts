@@ -123,14 +123,33 @@ function headerField(h: ResponseHeader | undefined): string {
   return h === undefined ? '' : `"header":${encodeHeader(h)}`;
 }
 
+/** The hottest encoder (ranges, watch events, prev_kv), so written out by hand. */
 export function encodeKeyValue(kv: KeyValue): string {
-  let body = bytesField('', 'key', kv.key);
-  body = int64Field(body, 'create_revision', kv.createRevision);
-  body = int64Field(body, 'mod_revision', kv.modRevision);
-  body = int64Field(body, 'version', kv.version);
-  body = bytesField(body, 'value', kv.value);
-  body = int64Field(body, 'lease', kv.lease);
-  return `{${body}}`;
+  let out = '{';
+  let sep = '';
+  if (kv.key.length > 0) {
+    out += '"key":"' + encodeBase64(kv.key) + '"';
+    sep = ',';
+  }
+  if (kv.createRevision !== 0) {
+    out += sep + '"create_revision":"' + kv.createRevision + '"';
+    sep = ',';
+  }
+  if (kv.modRevision !== 0) {
+    out += sep + '"mod_revision":"' + kv.modRevision + '"';
+    sep = ',';
+  }
+  if (kv.version !== 0) {
+    out += sep + '"version":"' + kv.version + '"';
+    sep = ',';
+  }
+  if (kv.value.length > 0) {
+    out += sep + '"value":"' + encodeBase64(kv.value) + '"';
+    sep = ',';
+  }
+  // A lease may arrive as a number after a trip through CBOR; both zeros are left out.
+  if ((kv.lease as bigint | number) !== 0n && (kv.lease as bigint | number) !== 0) out += sep + '"lease":"' + kv.lease + '"';
+  return out + '}';
 }
 
 export function encodeRange(r: RangeResponse): string {
