@@ -93,8 +93,8 @@ export class Cell {
   private nextAskId = 1;
   private behaviour: Behaviour<Message> | undefined;
   private state: CellState = 'starting';
-  /** Frames that arrived before the behaviour existed, in arrival order. */
-  private early: Array<{ peer: string; frame: Uint8Array }> = [];
+  /** Tells and asks that arrived before the behaviour existed, in arrival order (replies are settled at once). */
+  private early: Array<{ peer: string; envelopes: Envelope[] }> = [];
   private turnScheduled = false;
   private messagesThisTurn = 0;
   readonly context: ActorContext;
@@ -153,20 +153,38 @@ export class Cell {
     this.state = 'running';
     const early = this.early;
     this.early = [];
-    for (const { peer, frame } of early) this.receiveFrame(peer, frame);
+    for (const { peer, envelopes } of early) {
+      const link = this.links.get(peer);
+      if (link) this.handleEnvelopes(link, envelopes);
+    }
+    this.scheduleTurnEnd();
   }
 
-  /** Handles one frame from a peer: credits first, then each envelope in order. */
+  /**
+   * Handles one frame from a peer: credits first, then each envelope in order. While the actor's factory is still
+   * running, replies are settled at once (so a factory may ask other actors) and the rest waits for the behaviour.
+   */
   receiveFrame(peer: string, frame: Uint8Array): void {
-    if (this.state === 'starting') {
-      this.early.push({ peer, frame });
-      return;
-    }
     const link = this.links.get(peer);
     if (!link) return; // a frame from a peer that was unlinked meanwhile
     this.stats.framesReceived++;
     const { ackCount, envelopes } = decodeFrame(frame);
     if (ackCount > 0) this.acknowledge(link, ackCount);
+    if (this.state === 'starting') {
+      const held: Envelope[] = [];
+      for (const envelope of envelopes) {
+        if (envelope.kind === EnvelopeKind.Reply || envelope.kind === EnvelopeKind.ReplyError) this.settleAsk(envelope);
+        else held.push(envelope);
+      }
+      if (held.length > 0) this.early.push({ peer, envelopes: held });
+      return;
+    }
+    this.handleEnvelopes(link, envelopes);
+    this.scheduleTurnEnd();
+  }
+
+  private handleEnvelopes(link: Link, envelopes: Envelope[]): void {
+    const peer = link.peer;
     const sender: Sender = { name: peer };
     for (const envelope of envelopes) {
       if (this.state === 'crashed') return;
@@ -188,7 +206,6 @@ export class Cell {
           return;
       }
     }
-    this.scheduleTurnEnd();
   }
 
   private countHandled(link: Link): void {

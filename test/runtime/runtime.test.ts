@@ -147,6 +147,19 @@ test('an actor with a restart policy is restarted and reachable again', async (t
   }
 });
 
+test('an actor factory may ask other actors while it starts', async (t) => {
+  const system = new ActorSystem({ mode: 'threads', logLevel: 'error' });
+  system.add({ name: 'first', module: probe });
+  system.add({ name: 'second', module: probe, config: { askOnStart: 'first' } });
+  await system.start();
+  try {
+    const report = await system.ref<ProbeProtocol>('second').ask({ type: 'report' });
+    t.is(report.greeting, 'hello from second');
+  } finally {
+    await system.stop();
+  }
+});
+
 test('a failing actor factory fails start with the actor named', async (t) => {
   const system = new ActorSystem({ mode: 'threads', logLevel: 'error' });
   system.add({ name: 'bad', module: probe, config: { failOnStart: true } });
