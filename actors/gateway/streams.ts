@@ -8,7 +8,8 @@
 //   - every byte handed to uWS by a write that returned false counts as "maybe buffered" until a later write returns
 //     true (which proves uWS's buffer was empty), so the count is an upper bound;
 //   - while uWS may be buffering, new data waits in the writer's own queue, and every probeIntervalMs a small slice of
-//     it is written as a probe: a probe that goes through means uWS drained, and the queue is flushed in one write;
+//     it is written as a probe: a probe that goes through means uWS drained, and the queue is handed over in pieces
+//     of at most pauseBytes until one does not go through (so uWS never holds more than one piece unaccounted);
 //   - past pauseBytes the session is paused; it resumes once a write proves the buffer drained (or, with nothing
 //     queued to probe with, on the next probe tick, since its next output is itself a probe);
 //   - past capBytes the stream is closed with a stream error naming the reason, and only that stream.
@@ -160,6 +161,34 @@ export class ChunkedOutlet implements Outlet {
     return ok;
   }
 
+  /**
+   * After a probe went through, hands the queue to uWS in pieces of at most pauseBytes, stopping at the first piece
+   * uWS could not pass on: so what may sit in uWS's buffer stays within one piece, and the rest is counted exactly
+   * in the queue.
+   */
+  private flushQueue(): void {
+    while (this.queue.length > 0) {
+      let piece = '';
+      while (this.queue.length > 0 && piece.length < this.limits.pauseBytes) {
+        const head = this.queue[0]!;
+        const n = this.takeLength(head, this.limits.pauseBytes - piece.length);
+        piece += head.slice(0, n);
+        if (n === head.length) this.queue.shift();
+        else this.queue[0] = head.slice(n);
+      }
+      this.queuedBytes -= piece.length;
+      if (!this.writeNow(piece)) return;
+    }
+  }
+
+  /** Up to `max` characters of `text`, never splitting a surrogate pair. */
+  private takeLength(text: string, max: number): number {
+    let n = Math.min(text.length, Math.max(1, max));
+    const last = text.charCodeAt(n - 1);
+    if (n < text.length && last >= 0xd800 && last < 0xdc00) n++;
+    return n;
+  }
+
   private check(): void {
     if (this.done) return;
     const buffered = this.bufferedBytes;
@@ -213,18 +242,11 @@ export class ChunkedOutlet implements Outlet {
       return;
     }
     const head = this.queue[0]!;
-    let n = Math.min(head.length, this.limits.probeBytes);
-    const last = head.charCodeAt(n - 1);
-    if (n < head.length && last >= 0xd800 && last < 0xdc00) n++; // never split a surrogate pair
+    const n = this.takeLength(head, this.limits.probeBytes);
     if (n === head.length) this.queue.shift();
     else this.queue[0] = head.slice(n);
     this.queuedBytes -= n;
-    if (this.writeNow(head.slice(0, n)) && this.queue.length > 0) {
-      const rest = this.queue.join('');
-      this.queue = [];
-      this.queuedBytes = 0;
-      this.writeNow(rest);
-    }
+    if (this.writeNow(head.slice(0, n))) this.flushQueue();
     this.check();
     if (this.queue.length > 0) this.scheduleProbe();
   }
