@@ -1,10 +1,12 @@
 // The snapshot actor: a thin shell over SnapshotStore. It assembles snapshot files from chunk messages, loads the
 // newest valid one, and streams one back to a requester within a window of chunks the requester keeps open with
 // credits. A failed write is reported on its commit, a failed read to its reader; neither stops the actor.
-import { defineActor, type ActorRef } from '../../runtime/actor.js';
+import * as path from 'node:path';
+import { defineActor, type ActorRef, type AnyProtocol } from '../../runtime/actor.js';
 import { assertNever } from '../../runtime/assert.js';
 import { describe } from '../../runtime/errors.js';
-import type { SnapshotWriter, SnapshotReader } from './file.js';
+import { verifySnapshotFile, type SnapshotWriter, type SnapshotReader } from './file.js';
+import { snapshotFileName } from './format.js';
 import { SnapshotCorruptError, SnapshotUsageError } from './errors.js';
 import { snapshotLimits } from './limits.js';
 import { SnapshotStore, snapDir } from './store.js';
@@ -189,6 +191,41 @@ export default defineActor<SnapshotProtocol, SnapshotActorConfig>((ctx, config) 
           const k = key(message.readId);
           const read = reads.get(k);
           if (read) endRead(k, read);
+          return;
+        }
+        case 'sendSnapshot': {
+          const { message: snap } = message;
+          let file: string;
+          try {
+            file = store.pathOf(snap.snapshot.term, snap.snapshot.index);
+          } catch (error) {
+            ctx.log.warn('cannot send a snapshot that is not on disk', { to: snap.to, index: snap.snapshot.index, error: describe(error) });
+            if (config.raft) ctx.ref<AnyProtocol>(config.raft).tell({ type: 'snapshotStatus', peer: snap.to, ok: false } as never);
+            return;
+          }
+          if (config.transport) ctx.ref<AnyProtocol>(config.transport).tell({ type: 'sendSnapshotFile', to: snap.to, file, message: snap } as never);
+          return;
+        }
+        case 'installIncoming': {
+          const { message: snap, path: incoming } = message;
+          try {
+            const verified = verifySnapshotFile(ctx.disk, incoming);
+            if (verified.metadata.index !== snap.snapshot.index || verified.metadata.term !== snap.snapshot.term) {
+              throw new SnapshotUsageError(`incoming snapshot is at ${verified.metadata.term}-${verified.metadata.index}, announced as ${snap.snapshot.term}-${snap.snapshot.index}`);
+            }
+            const target = path.join(snapDir(config.dataDir), snapshotFileName(snap.snapshot.term, snap.snapshot.index));
+            ctx.disk.rename(incoming, target);
+            ctx.disk.fsyncDir(snapDir(config.dataDir));
+            ctx.log.info('installed a snapshot from a peer', { from: snap.from, index: snap.snapshot.index, bytes: verified.bytes });
+            if (config.raft) ctx.ref<AnyProtocol>(config.raft).tell({ type: 'peerMessages', messages: [snap] } as never);
+          } catch (error) {
+            ctx.log.error('refused a snapshot from a peer', { from: snap.from, error: describe(error) });
+            try {
+              ctx.disk.unlink(incoming);
+            } catch {
+              // already gone
+            }
+          }
           return;
         }
         case 'list':

@@ -7,6 +7,7 @@
 //   read{readId, term, index, windowChunks} → snapshotChunk × window … credit{readId, chunks} → more … snapshotEnd
 //   (or snapshotReadFailed). A multi-gigabyte snapshot therefore never piles up in anyone's mailbox.
 import type { Protocol } from '../../runtime/actor.js';
+import type { SnapshotMessage } from '../raft/core/messages.js';
 import type { SnapshotMetadata } from '../raft/core/types.js';
 import type { VerifiedSnapshot } from './file.js';
 import type { DamagedSnapshot } from './store.js';
@@ -19,6 +20,10 @@ export interface SnapshotActorConfig {
   dataDir: string;
   /** Snapshot files kept by prune; default snapshotLimits.keptDefault (5). */
   keep?: number;
+  /** The raft actor: told the outcome of snapshots sent to followers, and handed installed snapshots' messages. */
+  raft?: string;
+  /** The transport actor, which streams snapshot files to peers. */
+  transport?: string;
 }
 
 export type SnapshotInbox =
@@ -39,6 +44,11 @@ export type SnapshotInbox =
   | { type: 'credit'; readId: number; chunks: number }
   /** tell. Stops a read early. */
   | { type: 'cancelRead'; readId: number }
+  /** tell, from raft: ship the snapshot the message describes to message.to (through the transport's pipeline). */
+  | { type: 'sendSnapshot'; message: SnapshotMessage }
+  /** tell, from the transport: a snapshot file arrived from a peer at `path`; verify it, install it, and hand the
+   * message that announced it to raft (never before the file is durable under its final name). */
+  | { type: 'installIncoming'; path: string; message: SnapshotMessage }
   /** ask → SnapshotFileInfo[] (newest first). */
   | { type: 'list' }
   /** ask → paths removed. Keeps the newest `keep` (default: the configured number). */

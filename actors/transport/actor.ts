@@ -1,7 +1,7 @@
 // The transport actor runs on the main thread (uWebSockets.js lives there) and shuttles raft messages between this
 // member's raft actor and its peers. Everything raft sends in one turn leaves as one frame per peer; everything that
 // arrives in one turn reaches raft as one message.
-import { defineActor } from '../../runtime/actor.js';
+import { defineActor, type AnyProtocol } from '../../runtime/actor.js';
 import { assertNever } from '../../runtime/assert.js';
 import type { NodeId } from '../raft/core/types.js';
 import { PeerTransport, type PeerTransportOptions } from './peer-transport.js';
@@ -14,6 +14,9 @@ export interface TransportConfig {
   peers: PeerInfo[];
   /** Where arriving messages and unreachable reports go. */
   deliverTo: string;
+  /** Where incoming snapshot files are written while they arrive (they are then handed to snapshotActor). */
+  snapshotIncomingDir?: string;
+  snapshotActor?: string;
   streamBufferBytesMax?: number;
 }
 
@@ -52,6 +55,12 @@ export default defineActor<TransportProtocol, TransportConfig>(async (ctx, confi
     },
   };
   if (config.streamBufferBytesMax !== undefined) options.streamBufferBytesMax = config.streamBufferBytesMax;
+  if (config.snapshotIncomingDir && config.snapshotActor) {
+    const snapshots = ctx.ref<AnyProtocol>(config.snapshotActor);
+    options.snapshotIncomingDir = config.snapshotIncomingDir;
+    options.onSnapshot = (_from, file, _bytes, message) => snapshots.tell({ type: 'installIncoming', path: file, message } as never);
+  }
+  options.onSnapshotStatus = (peer, ok) => target.tell({ type: 'snapshotStatus', peer, ok });
   const transport = new PeerTransport(options);
   await transport.start();
   ctx.log.info('listening for peers', { urls: config.listenPeerUrls });
@@ -67,6 +76,9 @@ export default defineActor<TransportProtocol, TransportConfig>(async (ctx, confi
           return;
         case 'faults':
           transport.faults(message.isolate, message.cutStreams ?? false);
+          return;
+        case 'sendSnapshotFile':
+          transport.sendSnapshot(message.to, message.file, message.message);
           return;
         case 'stats':
           return transport.stats();

@@ -28,6 +28,8 @@ export type TransportInbox =
   | { type: 'setPeers'; peers: PeerInfo[] }
   /** Test hook: drop everything to and from these peers (a partition), or cut only the streams (fallback test). */
   | { type: 'faults'; isolate: NodeId[]; cutStreams?: boolean }
+  /** From the snapshot actor: stream this snapshot file to `to` through the pipeline, announced by `message`. */
+  | { type: 'sendSnapshotFile'; to: NodeId; file: string; message: PeerMessage }
   | { type: 'stats' };
 
 export type TransportProtocol = Protocol<TransportInbox, { stats: TransportStats }>;
@@ -36,7 +38,9 @@ export type TransportProtocol = Protocol<TransportInbox, { stats: TransportStats
 export type TransportDelivery =
   | { type: 'peerMessages'; messages: PeerMessage[] }
   /** Messages to these peers were dropped (stream full or down): raft should treat them as unreachable. */
-  | { type: 'unreachable'; peers: NodeId[] };
+  | { type: 'unreachable'; peers: NodeId[] }
+  /** How sending a snapshot to `peer` went. */
+  | { type: 'snapshotStatus'; peer: NodeId; ok: boolean };
 
 /** HTTP headers that identify the two ends of every peer connection. */
 export const peerHeaders = {
