@@ -16,6 +16,7 @@ export interface CalibrationResult extends RunResult {
 
 export interface CalibrationServer {
   url: string;
+  grpcUrl: string;
   pid: number;
   stop(): Promise<void>;
 }
@@ -23,7 +24,7 @@ export interface CalibrationServer {
 /** Starts the trivial uWS endpoint in a child process on a free loopback port. */
 export function startCalibrationServer(): Promise<CalibrationServer> {
   const script = fileURLToPath(new URL('./calibration-server.js', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, [script, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [script, '0', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {
@@ -36,12 +37,13 @@ export function startCalibrationServer(): Promise<CalibrationServer> {
     });
     child.stdout!.on('data', (data: Buffer) => {
       out += data.toString();
-      const match = /listening (\d+)/.exec(out);
+      const match = /listening (\d+) (\d+)/.exec(out);
       if (match === null) return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
       resolve({
         url: `http://127.0.0.1:${match[1]}`,
+        grpcUrl: `http://127.0.0.1:${match[2]}`,
         pid: child.pid!,
         stop: () =>
           new Promise<void>((done) => {
@@ -54,13 +56,13 @@ export function startCalibrationServer(): Promise<CalibrationServer> {
   });
 }
 
-/** Put runs against the calibration endpoint with each JSON driver, using the given client/connection/worker shape. */
-export async function runCalibration(base: RunOptions, drivers: DriverKind[] = ['http', 'ws']): Promise<CalibrationResult[]> {
+/** Put runs against the calibration endpoints with each driver, using the given client/connection/worker shape. */
+export async function runCalibration(base: RunOptions, drivers: DriverKind[] = ['http', 'ws', 'grpc']): Promise<CalibrationResult[]> {
   const server = await startCalibrationServer();
   try {
     const results: CalibrationResult[] = [];
     for (const driver of drivers) {
-      const options: RunOptions = { ...base, driver, endpoints: [server.url] };
+      const options: RunOptions = { ...base, driver, endpoints: [driver === 'grpc' ? server.grpcUrl : server.url] };
       if (options.total === 10_000 && options.durationMs === 0) {
         options.total = 0;
         options.durationMs = 5_000;

@@ -204,9 +204,14 @@ export async function main(argv: string[]): Promise<number> {
     for (const r of results) console.log(parsed.json ? JSON.stringify(r) : formatResult(r) + '\n');
     return 0;
   }
-  const result = await runLoad(parsed.options);
-  console.log(parsed.json ? JSON.stringify(result) : formatResult(result));
-  return result.errors > 0 && result.ok === 0 ? 1 : 0;
+  try {
+    const result = await runLoad(parsed.options);
+    console.log(parsed.json ? JSON.stringify(result) : formatResult(result));
+    return result.errors > 0 && result.ok === 0 ? 1 : 0;
+  } catch (error) {
+    console.error(`loadgen: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

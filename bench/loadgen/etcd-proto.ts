@@ -144,6 +144,12 @@ export function encodeLeaseKeepAliveRequest(id: bigint): Buffer {
   return new ProtoWriter(16).int64Field(1, id).finish();
 }
 
+/** A response holding only a header with this revision (what a PutResponse looks like); for the calibration server. */
+export function encodeHeaderOnly(revision: number): Buffer {
+  const header = new ProtoWriter(32).intField(1, 1).intField(2, 1).intField(3, revision).intField(4, 2).finish();
+  return new ProtoWriter(header.length + 4).bytesField(1, header, true).finish();
+}
+
 function readHeader(bytes: Uint8Array, start: number, end: number): ResponseHeader {
   const r = new ProtoReader(bytes, start, end);
   let revision = 0;

@@ -63,7 +63,13 @@ class WorkerRun {
     const started = performance.now();
     this.clients = share(o.clients, this.index, this.count);
     this.connections = Math.max(1, share(o.connections, this.index, this.count));
-    this.driver = createDriver(o.driver, { endpoints: o.endpoints, connections: this.connections, clients: Math.max(1, this.clients) });
+    let slots = Math.max(1, this.clients);
+    if (o.workload.type === 'lease-keepalive') {
+      // grants run many at a time over the connections, and each keep-alive stream gets a connection of its own
+      this.connections = Math.max(this.connections, share(o.workload.streams, this.index, this.count));
+      slots = Math.max(slots, limits.leaseGrantConcurrency);
+    }
+    this.driver = createDriver(o.driver, { endpoints: o.endpoints, connections: this.connections, clients: slots });
     await this.driver.open();
     const w = o.workload;
     let watchers = 0;
@@ -88,8 +94,10 @@ class WorkerRun {
       case 'txn-put': {
         const value = Buffer.alloc(w.valueSizeBytes, 0x76);
         this.runSlots((slot, done) => {
+          // consecutive keys from a random start: one txn may not put the same key twice
+          const first = Math.floor(Math.random() * w.keySpaceSize);
           const ops = [];
-          for (let k = 0; k < w.opsPerTxn; k++) ops.push({ key: keyFor(Math.floor(Math.random() * w.keySpaceSize), w.keySizeBytes), value });
+          for (let k = 0; k < w.opsPerTxn; k++) ops.push({ key: keyFor((first + k) % w.keySpaceSize, w.keySizeBytes), value });
           this.driver.txnPut(slot, ops, done);
         });
         return;
@@ -278,37 +286,55 @@ class WorkerRun {
     for (let s = 0; s < streams; s++) {
       const leases = this.leaseIds.filter((_, i) => i % streams === s);
       let cursor = 0;
-      let batch: string[] = [];
-      let answered = 0;
+      /** Leases of the batch in flight not yet answered (answers may skip leases the server dropped). */
+      let pending = new Set<string>();
       let sentAtMs = 0;
       let counted = false;
+      const counts = (): boolean => this.measuring || (counted && !this.stopping);
+      const batchDone = (): void => {
+        this.inFlight--;
+        if (sentMeasured >= totalShare && this.inFlight === 0) this.endMeasure();
+        sendBatch();
+      };
       const sendBatch = (): void => {
         if (this.stopping || sentMeasured >= totalShare) return this.slotIdle();
-        batch = [];
-        for (let i = 0; i < Math.min(w.batch, leases.length); i++) batch.push(leases[cursor++ % leases.length]!);
-        answered = 0;
+        const batch: string[] = [];
+        const batchSize = Math.min(w.batch, leases.length);
+        const batchPending = new Set<string>();
+        for (let i = 0; i < batchSize; i++) {
+          const id = leases[cursor++ % leases.length]!;
+          batch.push(id);
+          batchPending.add(id);
+        }
+        pending = batchPending;
         counted = this.measuring;
         if (counted) sentMeasured += batch.length;
         this.inFlight++;
         sentAtMs = performance.now();
-        stream.send(batch);
+        stream.send(batch, () => {
+          if (pending !== batchPending || batchPending.size === 0) return;
+          if (counts()) {
+            this.error(new Error(`the server ended a keep-alive batch after ${batchSize - batchPending.size} of ${batchSize} answers`));
+            this.errors += batchPending.size - 1;
+          }
+          batchPending.clear();
+          batchDone();
+        });
       };
       const stream = this.driver.keepAlive(s, {
         answered: (id, ttl) => {
-          const expected = batch[answered++];
-          if (this.measuring || (counted && !this.stopping)) {
-            if (id !== expected) this.error(new Error(`keep-alive answer for lease ${id}, expected ${expected ?? 'none'}`));
-            else if (ttl <= 0) this.error(new Error(`lease ${id} expired (TTL ${ttl})`));
+          if (!pending.delete(id)) {
+            if (counts()) this.error(new Error(`keep-alive answer for lease ${id}, which was not in the batch`));
+            return;
+          }
+          if (counts()) {
+            if (ttl <= 0) this.error(new Error(`lease ${id} expired (TTL ${ttl})`));
             else {
               this.ok++;
               recordUs(this.histogram, (performance.now() - sentAtMs) * 1000);
             }
           }
-          if (answered === batch.length) {
-            this.inFlight--;
-            if (sentMeasured >= totalShare && this.inFlight === 0) this.endMeasure();
-            sendBatch();
-          }
+          if (pending.size === 0) batchDone();
         },
         failed: (error) => {
           this.error(error);

@@ -91,6 +91,7 @@ export function validate(options: RunOptions): void {
       if (w.keySpaceSize < 1) fail('--key-space-size must be positive');
       if (String(w.keySpaceSize - 1).length > w.keySizeBytes) fail(`--key-size ${w.keySizeBytes} cannot hold ${w.keySpaceSize} distinct keys`);
       if (w.type === 'txn-put' && (w.opsPerTxn < 1 || w.opsPerTxn > 128)) fail('--txn-ops must be 1..128');
+      if (w.type === 'txn-put' && w.opsPerTxn > w.keySpaceSize) fail('--txn-ops cannot exceed --key-space-size (a txn may not put one key twice)');
       break;
     case 'range':
       if (w.key === '') fail('range needs a key');

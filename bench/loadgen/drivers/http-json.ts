@@ -178,7 +178,7 @@ export class HttpJsonDriver implements Driver {
   keepAlive(connection: number, sink: KeepAliveSink): KeepAliveStream {
     let closed = false;
     return {
-      send: (leaseIds: string[]) => {
+      send: (leaseIds: string[], ended: () => void) => {
         const c = this.connection(connection);
         const body = leaseIds.map((id) => `{"ID":"${id}"}`).join('\n');
         c.send(
@@ -186,7 +186,9 @@ export class HttpJsonDriver implements Driver {
           new LineStreamSink(
             (buf, start, end) => scanKeepAliveMessage(buf, start, end, sink),
             (error) => {
-              if (error !== undefined && !closed) sink.failed(error);
+              if (closed) return;
+              if (error !== undefined) sink.failed(error);
+              else ended();
             },
           ),
         );
