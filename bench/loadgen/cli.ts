@@ -184,6 +184,43 @@ export function parseArgs(argv: string[]): ParsedArgs {
   return { command: command as ParsedArgs['command'], options, json };
 }
 
+/** The command line that runs `options` on its own: what RESULTS.md records for every run. */
+export function commandFor(options: RunOptions): string {
+  const w = options.workload;
+  const args: string[] = ['node dist/bench/loadgen/cli.js', w.type];
+  if (w.type === 'range') args.push(w.key);
+  args.push(`--driver ${options.driver}`, `--endpoints ${options.endpoints.join(',')}`);
+  args.push(`--clients ${options.clients}`, `--conns ${options.connections}`, `--workers ${options.workers}`);
+  if (options.total > 0) args.push(`--total ${options.total}`);
+  if (options.durationMs > 0) args.push(`--duration ${options.durationMs / 1000}`);
+  if (options.warmupMs > 0) args.push(`--warmup ${options.warmupMs / 1000}`);
+  if (options.rate > 0) args.push(`--rate ${options.rate}`);
+  switch (w.type) {
+    case 'put':
+      args.push(`--key-size ${w.keySizeBytes}`, `--val-size ${w.valueSizeBytes}`, `--key-space-size ${w.keySpaceSize}`);
+      if (w.sequentialKeys) args.push('--sequential-keys');
+      break;
+    case 'txn-put':
+      args.push(`--key-size ${w.keySizeBytes}`, `--val-size ${w.valueSizeBytes}`, `--key-space-size ${w.keySpaceSize}`, `--txn-ops ${w.opsPerTxn}`);
+      break;
+    case 'range':
+      args.push(`--consistency ${w.consistency}`);
+      if (w.prefix) args.push('--prefix');
+      if (w.limit > 0) args.push(`--limit ${w.limit}`);
+      break;
+    case 'watch':
+    case 'watch-latency':
+      args.push(`--streams ${w.streams}`, `--watch-per-stream ${w.watchersPerStream}`, `--put-rate ${w.putRate}`, `--put-total ${w.putTotal}`, `--key ${w.key}`, `--val-size ${w.valueSizeBytes}`);
+      break;
+    case 'lease-keepalive':
+      args.push(`--leases ${w.leases}`, `--ttl ${w.ttlSeconds}`, `--streams ${w.streams}`, `--batch ${w.batch}`);
+      break;
+    default:
+      assertNever(w, 'workload');
+  }
+  return args.join(' ');
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed: ParsedArgs;
   try {
