@@ -59,10 +59,10 @@ export const compareWorkloads: CompareWorkload[] = [
   },
   {
     id: 'lease-10k',
-    title: 'lease keep-alive, 10,000 leases over 20 streams (batches of 50)',
+    title: 'lease keep-alive, 10,000 leases over 20 streams (batches of 25)',
     clusterSizes: both,
     metric: 'keep-alives',
-    shape: (t) => ({ clients: 20, connections: 20, workers: 2, total: 0, durationMs: t.durationMs, warmupMs: t.warmupMs, rate: 0, workload: { type: 'lease-keepalive', leases: 10_000, ttlSeconds: 600, streams: 20, batch: 50 } }),
+    shape: (t) => ({ clients: 20, connections: 20, workers: 2, total: 0, durationMs: t.durationMs, warmupMs: t.warmupMs, rate: 0, workload: { type: 'lease-keepalive', leases: 10_000, ttlSeconds: 600, streams: 20, batch: 25 } }),
   },
   {
     id: 'watch-10k',

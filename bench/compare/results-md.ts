@@ -66,7 +66,16 @@ function driverName(serverName: string, path: PathKind): string {
   const def = servers[serverName];
   if (def === undefined) return '?';
   const kind = path === 'best' ? def.drivers.best : def.drivers.json;
-  return kind === 'grpc' ? 'gRPC' : kind === 'http' ? (serverName === 'etcd' ? 'gateway' : 'HTTP') : 'WS';
+  switch (kind) {
+    case 'grpc':
+      return 'gRPC';
+    case 'grpc-h2':
+      return 'gRPC/h2';
+    case 'http':
+      return serverName === 'etcd' ? 'gateway' : 'HTTP';
+    case 'ws':
+      return 'WS';
+  }
 }
 
 function workloadTable(report: CompareReport, workload: CompareWorkload, footnotes: string[]): string {

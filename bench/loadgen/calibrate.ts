@@ -57,12 +57,12 @@ export function startCalibrationServer(): Promise<CalibrationServer> {
 }
 
 /** Put runs against the calibration endpoints with each driver, using the given client/connection/worker shape. */
-export async function runCalibration(base: RunOptions, drivers: DriverKind[] = ['http', 'ws', 'grpc']): Promise<CalibrationResult[]> {
+export async function runCalibration(base: RunOptions, drivers: DriverKind[] = ['http', 'ws', 'grpc', 'grpc-h2']): Promise<CalibrationResult[]> {
   const server = await startCalibrationServer();
   try {
     const results: CalibrationResult[] = [];
     for (const driver of drivers) {
-      const options: RunOptions = { ...base, driver, endpoints: [driver === 'grpc' ? server.grpcUrl : server.url] };
+      const options: RunOptions = { ...base, driver, endpoints: [driver === 'grpc' || driver === 'grpc-h2' ? server.grpcUrl : server.url] };
       if (options.total === 10_000 && options.durationMs === 0) {
         options.total = 0;
         options.durationMs = 5_000;

@@ -2,7 +2,7 @@
 //
 //   node dist/bench/loadgen/cli.js <put|range|txn-put|watch|watch-latency|lease-keepalive|calibrate> [flags]
 //
-// Flags shared by all: --driver grpc|http|ws, --endpoints URL[,URL], --conns, --clients, --workers, --total,
+// Flags shared by all: --driver grpc|grpc-h2|http|ws, --endpoints URL[,URL], --conns, --clients, --workers, --total,
 // --duration (seconds), --warmup (seconds), --rate (requests/s over all clients), --json (print the result as JSON).
 // See `usage` below for each command's own flags.
 import { assertNever } from '../../runtime/assert.js';
@@ -25,7 +25,8 @@ commands:
   calibrate         answers from a trivial uWS endpoint in a child process: the generator's own ceiling
 
 shared flags:
-  --driver grpc|http|ws   protocol (grpc: etcd's gRPC; http: JSON gateway routes over HTTP/1.1; ws: JSON over WebSocket)
+  --driver KIND           grpc: etcd's gRPC through grpc-js; grpc-h2: the same with unary calls on Node's http2
+                          directly (cheaper); http: JSON gateway routes over HTTP/1.1; ws: JSON over WebSocket
   --endpoints URLs        comma-separated client URLs (default http://127.0.0.1:2379)
   --conns N --clients N   connections and client slots (one request in flight per slot)
   --workers N             worker threads (default: 1 for up to 16 clients, else 2)

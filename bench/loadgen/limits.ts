@@ -23,6 +23,17 @@ export const limits = {
   watchCreateWindow: 2_000,
   /** Most leases one run may grant. */
   leasesMax: 100_000,
+  /**
+   * Watch creates per gateway POST. etcd 3.4's gateway drops the creates of a body it had not read when it flushed
+   * its first answer; bodies under Go's 4 KiB read buffer (about 40 creates) are read whole in practice.
+   */
+  gatewayWatchCreatesPerPost: 40,
+  /** Gateway watch POSTs of one stream waiting for their creates to be answered at once. */
+  gatewayWatchPostsInFlight: 8,
+  /** Quiet time after which the unanswered creates of a gateway POST are sent again on a new POST. */
+  gatewayWatchStallMs: 2_000,
+  /** Times the creates of one gateway POST are sent again before the stream fails. */
+  gatewayWatchRetriesMax: 5,
   /** Most lease grants in flight at once while preparing a keep-alive run. */
   leaseGrantConcurrency: 128,
   /** Most keep-alive requests carried by one gateway POST (its body holds them all; etcd answers after body EOF). */
@@ -33,6 +44,8 @@ export const limits = {
   connectTimeoutMs: 15_000,
   /** How long a single request may stay unanswered before it counts as an error (timeout). */
   requestTimeoutMs: 30_000,
+  /** How long creating all watchers of a run may take before the run fails. */
+  watchCreateTimeoutMs: 180_000,
   /** How long the watch workload waits for the last events to arrive after its last put. */
   watchDrainMs: 5_000,
   /** Highest latency the histograms track, in microseconds (anything slower is clamped and flagged). */
@@ -47,4 +60,6 @@ assert(limits.connectTimeoutMs < limits.runMsMax, 'connecting must fit in a run'
 assert(limits.requestTimeoutMs < limits.runMsMax, 'a request timeout must fit in a run');
 assert(limits.keepAliveBatchMax <= limits.leasesMax, 'a keep-alive batch cannot exceed the leases');
 assert(limits.watchCreateWindow <= limits.watchersMax, 'create window larger than all watchers');
+assert(limits.watchCreateTimeoutMs < limits.runMsMax, 'watch creation must fit in a run');
+assert(limits.gatewayWatchStallMs * (limits.gatewayWatchRetriesMax + 1) < limits.watchCreateTimeoutMs, 'gateway retries must fit the create timeout');
 assert(limits.latencyUsMax > limits.requestTimeoutMs * 1000, 'histogram must cover the request timeout');

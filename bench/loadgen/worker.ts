@@ -242,8 +242,8 @@ class WorkerRun {
       };
       for (let s = 0; s < streams; s++) this.watchStreams.push(this.driver.watch(s, creates, sink));
       setTimeout(() => {
-        if (this.created < this.watchersWanted) reject(new Error(`only ${this.created} of ${this.watchersWanted} watchers created in ${limits.runMsMax} ms`));
-      }, limits.runMsMax).unref();
+        if (this.created < this.watchersWanted) reject(new Error(`only ${this.created} of ${this.watchersWanted} watchers created in ${limits.watchCreateTimeoutMs} ms`));
+      }, limits.watchCreateTimeoutMs).unref();
     });
   }
 

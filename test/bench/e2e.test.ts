@@ -52,7 +52,7 @@ function options(driver: DriverKind, workload: Workload, extra: Partial<RunOptio
   return { driver, endpoints: cluster!.clientUrls, connections: 2, clients: 4, workers: 1, total: 0, durationMs: 0, warmupMs: 0, rate: 0, workload, ...extra };
 }
 
-for (const driver of ['grpc', 'http'] as const) {
+for (const driver of ['grpc', 'grpc-h2', 'http'] as const) {
   test.serial(`put over ${driver}: 300 puts, all answered, all applied`, async (t) => {
     const before = await storeState();
     const result = await runLoad(options(driver, { type: 'put', keySizeBytes: 8, valueSizeBytes: 256, keySpaceSize: 300, sequentialKeys: true }, { total: 300 }));
@@ -65,7 +65,9 @@ for (const driver of ['grpc', 'http'] as const) {
     t.is(after.revision - before.revision, 300);
     t.is(after.count, 300); // the same 300 keys, whichever driver wrote them
   });
+}
 
+for (const driver of ['grpc', 'http'] as const) {
   test.serial(`watch over ${driver}: every put reaches every watcher`, async (t) => {
     const result = await runLoad(options(driver, { type: 'watch', streams: 2, watchersPerStream: 5, key: `w-${driver}`, putRate: 50, putTotal: 4, valueSizeBytes: 32 }));
     t.is(result.watch?.watchers, 10);

@@ -17,7 +17,7 @@ import {
   grpcPaths,
 } from '../etcd-proto.js';
 import { readStamp } from '../stamp.js';
-import { parseEndpoint, type Done, type Driver, type DriverOptions, type GrantDone, type KeepAliveSink, type KeepAliveStream, type KeyValue, type RangeSpec, type WatchCreate, type WatchSink, type WatchStream } from './types.js';
+import { parseEndpoint, type Done, type Driver, type DriverKind, type DriverOptions, type GrantDone, type KeepAliveSink, type KeepAliveStream, type KeyValue, type RangeSpec, type WatchCreate, type WatchSink, type WatchStream } from './types.js';
 
 const identity = (b: Buffer): Buffer => b;
 const maxMessageBytes = 64 * 1024 * 1024;
@@ -27,7 +27,7 @@ function toError(error: grpc.ServiceError): Error {
 }
 
 export class GrpcDriver implements Driver {
-  readonly kind = 'grpc' as const;
+  readonly kind: DriverKind = 'grpc';
   private clients: grpc.Client[] = [];
   /** Encoded keep-alive requests by lease id: encoded once per lease, not per request. */
   private readonly keepAliveBytes = new Map<string, Buffer>();
@@ -59,7 +59,7 @@ export class GrpcDriver implements Driver {
     return this.clients[index % this.clients.length]!;
   }
 
-  private unary(connection: number, path: string, request: Buffer, done: Done): void {
+  protected unary(connection: number, path: string, request: Buffer, done: Done): void {
     this.client(connection).makeUnaryRequest(path, identity, identity, request, (error: grpc.ServiceError | null) => done(error ? toError(error) : undefined));
   }
 

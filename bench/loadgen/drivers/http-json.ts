@@ -4,6 +4,7 @@
 // duplex), so a watch stream is one POST whose body carries all its create requests and whose chunked response then
 // stays open, and a keep-alive "stream" is one POST per batch of leases, answered by one line per lease.
 import { ConnectionError, ServerError } from '../errors.js';
+import { limits } from '../limits.js';
 import { HttpConnection, LineSplitter, postRequest, type ResponseHead, type ResponseSink } from '../http1.js';
 import { scanKeepAliveMessage, scanWatchMessage } from './json-scan.js';
 import { parseEndpoint, type Done, type Driver, type DriverOptions, type GrantDone, type KeepAliveSink, type KeepAliveStream, type KeyValue, type RangeSpec, type WatchCreate, type WatchSink, type WatchStream } from './types.js';
@@ -135,42 +136,89 @@ export class HttpJsonDriver implements Driver {
     );
   }
 
-  /** Watch streams get their own connection: their response never ends, so nothing can queue behind it. */
+  /**
+   * A watch "stream" on the gateway is a set of POSTs, each on its own connection (its response never ends). etcd
+   * 3.4's gateway reads a stream request's body concurrently with writing the answers, and Go's HTTP/1 server stops
+   * reading a body once the first answer is flushed: creates past what was read by then are silently dropped (of
+   * 1,000 creates in one body, anywhere from 150 to 1,000 get answered). So each POST carries a few creates, and
+   * creates a POST has not answered after a quiet spell are sent again on a new POST.
+   */
   watch(connection: number, creates: WatchCreate[], sink: WatchSink): WatchStream {
     const endpoints = this.options.endpoints.map(parseEndpoint);
     const e = endpoints[connection % endpoints.length]!;
     let closed = false;
-    let conn: HttpConnection | undefined;
-    const body = creates
-      .map((c) => {
-        const rangeEnd = c.rangeEnd.length > 0 ? `,"range_end":"${c.rangeEnd.toString('base64')}"` : '';
-        return `{"create_request":{"key":"${c.key.toString('base64')}"${rangeEnd}}}`;
-      })
-      .join('\n');
-    HttpConnection.connect(e.host, e.port, 1).then(
-      (c) => {
-        conn = c;
-        if (closed) return c.close();
-        this.streams.add(c);
-        c.send(
-          postRequest(this.prefix + '/watch', c.hostHeader, body),
-          new LineStreamSink(
-            (buf, start, end) => scanWatchMessage(buf, start, end, sink),
-            (error) => {
-              if (!closed) sink.failed(error ?? new ConnectionError('watch stream ended'));
-            },
-          ),
-        );
-      },
-      (error: Error) => sink.failed(error),
-    );
+    const open = new Set<HttpConnection>();
+    const encoded = creates.map((c) => {
+      const rangeEnd = c.rangeEnd.length > 0 ? `,"range_end":"${c.rangeEnd.toString('base64')}"` : '';
+      return `{"create_request":{"key":"${c.key.toString('base64')}"${rangeEnd}}}`;
+    });
+    const groups: string[][] = [];
+    for (let i = 0; i < encoded.length; i += limits.gatewayWatchCreatesPerPost) groups.push(encoded.slice(i, i + limits.gatewayWatchCreatesPerPost));
+    let nextGroup = 0;
+    const fail = (error: Error): void => {
+      if (!closed) sink.failed(error);
+    };
+    /** Sends one group; re-sends what it has not answered when answers stop coming. */
+    const post = (group: string[], attempt: number): void => {
+      let answered = 0;
+      let lastProgressMs = performance.now();
+      let settled = false;
+      const settle = (): void => {
+        if (settled) return;
+        settled = true;
+        clearInterval(stallTimer);
+        startNext();
+      };
+      const stallTimer = setInterval(() => {
+        if (closed || answered >= group.length) return settle();
+        if (performance.now() - lastProgressMs < limits.gatewayWatchStallMs) return;
+        clearInterval(stallTimer);
+        settled = true;
+        if (attempt >= limits.gatewayWatchRetriesMax) fail(new ConnectionError(`gateway answered ${answered} of ${group.length} watch creates after ${attempt + 1} attempts`));
+        else post(group.slice(answered), attempt + 1);
+      }, 100);
+      const counting: WatchSink = {
+        created: () => {
+          answered++;
+          lastProgressMs = performance.now();
+          sink.created();
+          if (answered === group.length) settle();
+        },
+        event: (sentUs) => sink.event(sentUs),
+        failed: fail,
+      };
+      HttpConnection.connect(e.host, e.port, 1).then(
+        (c) => {
+          if (closed) return c.close();
+          open.add(c);
+          this.streams.add(c);
+          c.send(
+            postRequest(this.prefix + '/watch', c.hostHeader, group.join('\n')),
+            new LineStreamSink(
+              (buf, start, end) => scanWatchMessage(buf, start, end, counting),
+              (error) => fail(error ?? new ConnectionError('watch stream ended')),
+            ),
+          );
+        },
+        (error: Error) => {
+          clearInterval(stallTimer);
+          fail(error);
+        },
+      );
+    };
+    const startNext = (): void => {
+      if (closed || nextGroup >= groups.length) return;
+      post(groups[nextGroup++]!, 0);
+    };
+    for (let i = 0; i < limits.gatewayWatchPostsInFlight; i++) startNext();
     return {
       close: () => {
         closed = true;
-        if (conn !== undefined) {
-          this.streams.delete(conn);
-          conn.close();
+        for (const c of open) {
+          this.streams.delete(c);
+          c.close();
         }
+        open.clear();
       },
     };
   }

@@ -2,6 +2,7 @@
 // HTTP/1.1; `ws` is the same JSON over WebSocket (tetcd).
 import { assertNever } from '../../../runtime/assert.js';
 import { GrpcDriver } from './grpc.js';
+import { GrpcH2Driver } from './grpc-h2.js';
 import { HttpJsonDriver } from './http-json.js';
 import type { Driver, DriverKind, DriverOptions } from './types.js';
 import { WsJsonDriver } from './ws.js';
@@ -10,6 +11,8 @@ export function createDriver(kind: DriverKind, options: DriverOptions): Driver {
   switch (kind) {
     case 'grpc':
       return new GrpcDriver(options);
+    case 'grpc-h2':
+      return new GrpcH2Driver(options);
     case 'http':
       return new HttpJsonDriver(options);
     case 'ws':

@@ -2,8 +2,13 @@
 // a driver turns those requests into bytes on some protocol (etcd's gRPC, the JSON gateway over HTTP/1.1, JSON over
 // WebSocket). Calls are callback-based so a request costs no promise; streams report through sinks.
 
-export type DriverKind = 'grpc' | 'http' | 'ws';
-export const driverKinds: readonly DriverKind[] = ['grpc', 'http', 'ws'];
+/**
+ * grpc: etcd's gRPC API through grpc-js; grpc-h2: the same, with unary calls made on Node's http2 client directly
+ * (cheaper per call; streams still on grpc-js); http: JSON at the gateway routes over HTTP/1.1; ws: JSON over
+ * WebSocket.
+ */
+export type DriverKind = 'grpc' | 'grpc-h2' | 'http' | 'ws';
+export const driverKinds: readonly DriverKind[] = ['grpc', 'grpc-h2', 'http', 'ws'];
 
 export interface DriverOptions {
   /** Client URLs (http://host:port); connections are spread over them round-robin. */
