@@ -35,7 +35,8 @@ interface Cell {
   cores: number;
   /** watch runs: bytes of server memory per watcher */
   bytesPerWatcher: number;
-  delivered: string;
+  /** watch runs: the lowest share of expected events delivered over the rounds (1 otherwise) */
+  deliveredFraction: number;
   runs: number;
   missing: string | undefined;
 }
@@ -54,7 +55,7 @@ function cell(ms: Measurement[]): Cell {
     rssBytes: median(done.map((m) => m.figures!.rssMaxBytes)),
     cores: median(done.map((m) => m.figures!.cores)),
     bytesPerWatcher: median(done.filter((m) => m.result!.watch !== undefined && m.result!.watch.watchers > 0).map((m) => (m.figures!.rssMaxBytes - m.figures!.rssBeforeBytes) / m.result!.watch!.watchers)),
-    delivered: done.map((m) => (m.result!.watch !== undefined ? `${m.result!.watch.events}/${m.result!.watch.expectedEvents}` : '')).filter((s) => s !== '').join(', '),
+    deliveredFraction: Math.min(1, ...done.map((m) => (m.result!.watch !== undefined && m.result!.watch.expectedEvents > 0 ? m.result!.watch.events / m.result!.watch.expectedEvents : 1))),
     runs: done.length,
     missing: done.length === 0 ? (ms.find((m) => m.missing !== undefined)?.missing ?? 'not run') : undefined,
   };
@@ -104,7 +105,7 @@ function workloadTable(report: CompareReport, workload: CompareWorkload, footnot
           return;
         }
         const d = driverName(n, path);
-        const rate = `${num(c.rate, formatRate)} (${d})`;
+        const rate = `${num(c.rate, formatRate)} (${d}${c.deliveredFraction < 0.999 ? `, ${Math.floor(c.deliveredFraction * 100)}% delivered` : ''})`;
         if (watch) row.push(rate, num(c.p50Us, formatUs), num(c.p99Us, formatUs), num(c.bytesPerWatcher, (v) => `${Math.max(0, v / 1024).toFixed(1)} KiB`), num(c.cores, (v) => v.toFixed(2)));
         else row.push(rate, num(c.p50Us, formatUs), num(c.p99Us, formatUs), mib(c.rssBytes), num(c.cores, (v) => v.toFixed(2)));
       });
@@ -149,7 +150,9 @@ export function renderResults(report: CompareReport): string {
   out.push(`- each run: ${s.warmupMs / 1000} s warm-up, then ${s.durationMs / 1000} s measured (watch runs: until every put reached every watcher, or 5 s after the last put)`);
   out.push('- durability: etcd fsyncs its WAL on every commit; tetcd runs with its default durability (fsync on), never --unsafe-no-fsync');
   out.push('- figures are medians over rounds (the mean of the middle two when even); latencies are per request (watch: from the put being sent to the event arriving); RSS and CPU are all members together, sampled from /proc every 200 ms during the run; the generator runs on the same cores');
-  out.push('- paths: "fastest" is gRPC for etcd and WebSocket for tetcd; "JSON" is the HTTP/1.1 JSON gateway for both');
+  out.push('- paths: "fastest" is gRPC for etcd (unary calls on Node\'s http2 directly, "gRPC/h2": grpc-js would be the ceiling; streams on grpc-js) and WebSocket for tetcd; "JSON" is the HTTP/1.1 JSON gateway for both');
+  out.push('- watch runs: every watcher watches one key; events/s counts events delivered from the first put to the last event; "x% delivered" marks runs where events were still missing 5 s after the last put');
+  out.push('- etcd 3.4\'s gateway stops reading a stream request\'s body once it has flushed its first answer: the generator sends gateway watch creates 40 per POST (re-sending unanswered ones) and keep-alives 25 per POST; keep-alives the gateway never answered count as errors');
   out.push('');
   out.push('## The generator\'s own ceiling (calibration)');
   out.push('');

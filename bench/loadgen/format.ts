@@ -35,7 +35,7 @@ export function formatResult(r: RunResult): string {
   } else {
     const w = r.watch;
     lines.push(`  watchers   ${w.watchers.toLocaleString('en-US')} created in ${w.createSeconds.toFixed(2)} s (${formatRate(w.watchers / Math.max(w.createSeconds, 1e-9))}/s)`);
-    lines.push(`  events     ${w.events.toLocaleString('en-US')} of ${w.expectedEvents.toLocaleString('en-US')} from ${w.puts} puts = ${formatRate(w.eventsPerSecond)} events/s, errors ${r.errors}`);
+    lines.push(`  events     ${w.events.toLocaleString('en-US')} of ${w.expectedEvents.toLocaleString('en-US')} from ${w.puts} puts${w.putErrors > 0 ? ` (${w.putErrors} puts failed)` : ''} = ${formatRate(w.eventsPerSecond)} events/s, errors ${r.errors}`);
     lines.push(`  put->event ${formatLatency(w.eventLatency)}`);
   }
   if (r.errorSamples.length > 0) lines.push(`  error samples: ${r.errorSamples.join(' | ')}`);

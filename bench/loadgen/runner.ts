@@ -26,7 +26,9 @@ export interface WatchFigures {
   watchers: number;
   /** Time from the first create sent to the last `created` seen. */
   createSeconds: number;
+  /** Puts answered without error (each should reach every watcher). */
   puts: number;
+  putErrors: number;
   expectedEvents: number;
   events: number;
   /** Delivered events per second, from the first put to the last event (or the drain deadline). */
@@ -134,12 +136,15 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
 
     const w = options.workload;
     let watch: WatchFigures | undefined;
+    let putterErrorSamples: string[] = [];
     if (w.type === 'watch' || w.type === 'watch-latency') {
       clearTimeout(warmupTimer);
       const watchers = readies.reduce((sum, r) => sum + r.watchers, 0);
       const putter = await runPutter(options, w, handles, watchers);
       for (const h of handles) h.worker.postMessage({ type: 'stop' });
-      watch = { ...putter, watchers, createSeconds: prepareSeconds, eventLatency: summarize(mergeEncoded([])) };
+      const { putErrorSamples, ...figures } = putter;
+      watch = { ...figures, watchers, createSeconds: prepareSeconds, eventLatency: summarize(mergeEncoded([])) };
+      putterErrorSamples = putErrorSamples;
     }
     const workerResults: WorkerResult[] = (await race(Promise.all(results))).map((m) => m.result);
     clearTimeout(warmupTimer);
@@ -154,8 +159,8 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
     const result: RunResult = {
       options,
       ok,
-      errors,
-      errorSamples: [...new Set(workerResults.flatMap((r) => r.errorSamples))].slice(0, 5),
+      errors: errors + (watch?.putErrors ?? 0),
+      errorSamples: [...new Set([...putterErrorSamples, ...workerResults.flatMap((r) => r.errorSamples)])].slice(0, 5),
       elapsedSeconds,
       throughput: elapsedSeconds > 0 ? ok / elapsedSeconds : 0,
       latency: summarize(mergeEncoded(workerResults.map((r) => r.histogram))),
@@ -183,24 +188,36 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
  * The watch runs' writer: one client on this thread puts stamped values to the watched key at --put-rate, one at a
  * time, then waits until every watcher has seen every put (or the drain deadline passes).
  */
-async function runPutter(options: RunOptions, w: WatchWorkload, handles: WorkerHandle[], watchers: number): Promise<Omit<WatchFigures, 'watchers' | 'createSeconds' | 'eventLatency'>> {
+async function runPutter(
+  options: RunOptions,
+  w: WatchWorkload,
+  handles: WorkerHandle[],
+  watchers: number,
+): Promise<Omit<WatchFigures, 'watchers' | 'createSeconds' | 'eventLatency'> & { putErrorSamples: string[] }> {
   const driver = createDriver(options.driver, { endpoints: options.endpoints.slice(0, 1), connections: 1, clients: 1 });
   await driver.open();
   const key = Buffer.from(w.key);
   const intervalMs = 1000 / w.putRate;
-  const expectedEvents = w.putTotal * watchers;
   const eventsNow = (): number => handles.reduce((sum, h) => sum + h.lastProgress.events, 0);
   const baseline = eventsNow();
   const started = performance.now();
   let puts = 0;
+  let putErrors = 0;
+  const putErrorSamples: string[] = [];
   try {
     for (let i = 0; i < w.putTotal; i++) {
       const due = started + i * intervalMs;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
-      await new Promise<void>((resolve, reject) => driver.put(0, key, stampedValue(w.valueSizeBytes), (error) => (error ? reject(error) : resolve())));
-      puts++;
+      // a failed put (an overloaded server timing out) is counted, not fatal: its events are simply not expected
+      const error = await new Promise<Error | undefined>((resolve) => driver.put(0, key, stampedValue(w.valueSizeBytes), resolve));
+      if (error === undefined) puts++;
+      else {
+        putErrors++;
+        if (putErrorSamples.length < 3) putErrorSamples.push(error.message);
+      }
     }
+    const expectedEvents = puts * watchers;
     // progress reports arrive every 100 ms: the end time is known to that precision, fine for runs of seconds
     const drainUntil = performance.now() + limits.watchDrainMs;
     let lastEvents = eventsNow();
@@ -215,7 +232,7 @@ async function runPutter(options: RunOptions, w: WatchWorkload, handles: WorkerH
     }
     const delivered = lastEvents - baseline;
     const seconds = (lastChangeMs - started) / 1000;
-    return { puts, expectedEvents, events: delivered, eventsPerSecond: seconds > 0 ? delivered / seconds : 0 };
+    return { puts, putErrors, putErrorSamples, expectedEvents, events: delivered, eventsPerSecond: seconds > 0 ? delivered / seconds : 0 };
   } finally {
     await driver.close();
   }
