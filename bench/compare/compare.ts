@@ -196,8 +196,10 @@ export async function runCompare(settings: CompareSettings): Promise<CompareRepo
   // the generator's own ceiling, with the shape of the 64-client runs
   log('calibrating the generator against a trivial endpoint');
   const calibrationShape: RunOptions = { driver: 'http', endpoints: [], connections: 8, clients: 64, workers: 2, total: 0, durationMs: settings.durationMs, warmupMs: Math.min(settings.warmupMs, 1000), rate: 0, workload: { type: 'put', keySizeBytes: 8, valueSizeBytes: 256, keySpaceSize: 100_000, sequentialKeys: false } };
-  report.calibration = await runCalibration(calibrationShape);
-  report.calibrationCommands = ['node dist/bench/loadgen/cli.js calibrate --clients 64 --conns 8 --workers 2 --key-size 8 --val-size 256 --key-space-size 100000 ' + `--duration ${settings.durationMs / 1000} --warmup ${calibrationShape.warmupMs / 1000}`];
+  // http as on the JSON path (a connection per client slot); the multiplexing drivers over 8 connections
+  report.calibration = [...(await runCalibration({ ...calibrationShape, connections: 64 }, ['http'])), ...(await runCalibration(calibrationShape, ['ws', 'grpc', 'grpc-h2']))];
+  const calibrationFlags = `--clients 64 --workers 2 --key-size 8 --val-size 256 --key-space-size 100000 --duration ${settings.durationMs / 1000} --warmup ${calibrationShape.warmupMs / 1000}`;
+  report.calibrationCommands = [`node dist/bench/loadgen/cli.js calibrate --conns 64 ${calibrationFlags}   # http row`, `node dist/bench/loadgen/cli.js calibrate --conns 8 ${calibrationFlags}   # ws, grpc, grpc-h2 rows`];
   for (const c of report.calibration) log(formatResult(c).split('\n').slice(1, 3).join(' |'));
 
   const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tetcd-bench-compare-'));
@@ -236,6 +238,9 @@ export async function runCompare(settings: CompareSettings): Promise<CompareRepo
               if (workload.presetKey !== undefined) await presetKey(cluster.clientUrls[0]!, workload.presetKey);
               for (const [pathKind, driver] of paths) {
                 const options: RunOptions = { ...workload.shape({ durationMs: settings.durationMs, warmupMs: settings.warmupMs }), driver, endpoints: cluster.clientUrls };
+                // HTTP/1.1 servers (Go's included) answer a connection's pipelined requests one after another: on the
+                // JSON path every client slot gets its own connection, as wrk's connections do
+                if (driver === 'http') options.connections = Math.max(options.connections, options.clients);
                 const command = commandFor(options);
                 if (performance.now() > deadline) {
                   record(workload, pathKind, command, 'skipped: time budget spent');

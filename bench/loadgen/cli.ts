@@ -28,7 +28,8 @@ shared flags:
   --driver KIND           grpc: etcd's gRPC through grpc-js; grpc-h2: the same with unary calls on Node's http2
                           directly (cheaper); http: JSON gateway routes over HTTP/1.1; ws: JSON over WebSocket
   --endpoints URLs        comma-separated client URLs (default http://127.0.0.1:2379)
-  --conns N --clients N   connections and client slots (one request in flight per slot)
+  --conns N --clients N   connections and client slots (one request in flight per slot; http defaults to one
+                          connection per slot, since HTTP/1.1 servers answer pipelined requests in turn)
   --workers N             worker threads (default: 1 for up to 16 clients, else 2)
   --total N               stop after N requests (default 10000 unless --duration is given)
   --duration S --warmup S measure for S seconds after a warm-up
@@ -170,7 +171,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
   const options: RunOptions = {
     driver,
     endpoints: flags.string('endpoints', 'http://127.0.0.1:2379').split(',').filter((e) => e !== ''),
-    connections: flags.number('conns', 1),
+    // HTTP/1.1 servers answer pipelined requests one after another: by default each http client slot gets its own
+    // connection; other drivers multiplex (HTTP/2 streams, WebSocket messages) and default to one connection
+    connections: flags.number('conns', driver === 'http' ? clients : 1),
     clients,
     workers: flags.number('workers', clients <= 16 && !streamed ? 1 : 2),
     total: flags.number('total', durationSeconds > 0 || type === 'watch' || type === 'watch-latency' ? 0 : 10_000),

@@ -101,9 +101,12 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Runs the load described by `options` and returns its figures. */
-export async function runLoad(options: RunOptions): Promise<RunResult> {
-  validate(options);
-  const workerCount = Math.min(options.workers, options.workload.type === 'put' || options.workload.type === 'range' || options.workload.type === 'txn-put' ? options.clients : options.workers);
+export async function runLoad(requested: RunOptions): Promise<RunResult> {
+  validate(requested);
+  // every worker opens at least one connection: say so in the result rather than report fewer than were opened
+  const unary = requested.workload.type === 'put' || requested.workload.type === 'range' || requested.workload.type === 'txn-put';
+  const workerCount = unary ? Math.min(requested.workers, requested.clients) : requested.workers;
+  const options: RunOptions = { ...requested, workers: workerCount, connections: Math.max(requested.connections, workerCount) };
   let rejectFailure: (error: Error) => void = () => {};
   const failed = new Promise<never>((_, reject) => {
     rejectFailure = reject;
