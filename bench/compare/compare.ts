@@ -6,7 +6,7 @@
 // would start after it are listed as skipped.
 //
 //   node dist/bench/compare/compare.js [--duration 2] [--warmup 1] [--rounds 2] [--clusters 1,3]
-//        [--servers etcd,tetcd] [--workloads put-1,put-64,...] [--budget-minutes 18] [--out bench/RESULTS.md]
+//        [--servers etcd,tetcd] [--workloads put-1,put-64,...] [--budget-minutes 16] [--out bench/RESULTS.md]
 // Each flag also reads from the environment: BENCH_DURATION, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CLUSTERS,
 // BENCH_SERVERS, BENCH_WORKLOADS, BENCH_BUDGET_MINUTES, BENCH_OUT.
 import { execFileSync } from 'node:child_process';
@@ -105,7 +105,7 @@ export function parseSettings(argv: string[]): CompareSettings {
     clusterSizes: list(flag(argv, 'clusters', 'BENCH_CLUSTERS', '1,3')).map((s) => Math.round(positiveNumber(s, '--clusters'))),
     serverNames: list(flag(argv, 'servers', 'BENCH_SERVERS', 'etcd,tetcd')),
     workloadIds: workloads === '' ? undefined : list(workloads),
-    budgetMs: positiveNumber(flag(argv, 'budget-minutes', 'BENCH_BUDGET_MINUTES', '18'), '--budget-minutes') * 60_000,
+    budgetMs: positiveNumber(flag(argv, 'budget-minutes', 'BENCH_BUDGET_MINUTES', '16'), '--budget-minutes') * 60_000,
     out: flag(argv, 'out', 'BENCH_OUT', 'bench/RESULTS.md'),
   };
   for (const name of settings.serverNames) if (servers[name] === undefined) throw new UsageError(`unknown server ${name} (known: ${Object.keys(servers).join(', ')})`);

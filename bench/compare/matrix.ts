@@ -32,11 +32,11 @@ const both = [1, 3];
 
 export const compareWorkloads: CompareWorkload[] = [
   { id: 'put-1', title: 'put, 1 client (8-byte keys, 256-byte values)', clusterSizes: both, metric: 'requests', shape: (t) => unary(1, 1, 1, putWorkload(100_000), t) },
-  { id: 'put-64', title: 'put, 64 clients over 8 connections', clusterSizes: both, metric: 'requests', shape: (t) => unary(64, 8, 2, putWorkload(100_000), t) },
-  { id: 'put-256', title: 'put, 256 clients over 16 connections', clusterSizes: both, metric: 'requests', shape: (t) => unary(256, 16, 2, putWorkload(100_000), t) },
+  { id: 'put-64', title: 'put, 64 clients (gRPC/WS: 8 connections; JSON: a connection per client)', clusterSizes: both, metric: 'requests', shape: (t) => unary(64, 8, 2, putWorkload(100_000), t) },
+  { id: 'put-256', title: 'put, 256 clients (gRPC/WS: 16 connections; JSON: a connection per client)', clusterSizes: both, metric: 'requests', shape: (t) => unary(256, 16, 2, putWorkload(100_000), t) },
   {
     id: 'range-l',
-    title: 'range one key, linearizable, 64 clients',
+    title: 'range one key, linearizable, 64 clients (gRPC/WS: 8 connections; JSON: 64)',
     clusterSizes: both,
     metric: 'requests',
     presetKey: 'bench-range',
@@ -44,7 +44,7 @@ export const compareWorkloads: CompareWorkload[] = [
   },
   {
     id: 'range-s',
-    title: 'range one key, serializable, 64 clients',
+    title: 'range one key, serializable, 64 clients (gRPC/WS: 8 connections; JSON: 64)',
     clusterSizes: both,
     metric: 'requests',
     presetKey: 'bench-range',
@@ -52,7 +52,7 @@ export const compareWorkloads: CompareWorkload[] = [
   },
   {
     id: 'txn-put',
-    title: 'txn with one put, 64 clients',
+    title: 'txn with one put, 64 clients (gRPC/WS: 8 connections; JSON: 64)',
     clusterSizes: both,
     metric: 'requests',
     shape: (t) => unary(64, 8, 2, { type: 'txn-put', keySizeBytes: 8, valueSizeBytes: 256, keySpaceSize: 100_000, opsPerTxn: 1 }, t),
