@@ -150,7 +150,7 @@ export function renderResults(report: CompareReport): string {
   out.push(`- each run: ${s.warmupMs / 1000} s warm-up, then ${s.durationMs / 1000} s measured (watch runs: until every put reached every watcher, or 5 s after the last put)`);
   out.push('- durability: etcd fsyncs its WAL on every commit; tetcd runs with its default durability (fsync on), never --unsafe-no-fsync');
   out.push('- figures are medians over rounds (the mean of the middle two when even); latencies are per request (watch: from the put being sent to the event arriving); RSS and CPU are all members together, sampled from /proc every 200 ms during the run; the generator runs on the same cores');
-  out.push('- paths: "fastest" is gRPC for etcd (unary calls on Node\'s http2 directly, "gRPC/h2": grpc-js would be the ceiling; streams on grpc-js) and WebSocket for tetcd; "JSON" is the HTTP/1.1 JSON gateway for both');
+  out.push('- paths: "fastest" is gRPC for etcd (unary calls on the generator\'s own HTTP/2 client, "gRPC/h2": grpc-js would be the ceiling; streams on grpc-js) and WebSocket for tetcd; "JSON" is the HTTP/1.1 JSON gateway for both');
   out.push('- watch runs: every watcher watches one key; events/s counts events delivered from the first put to the last event; "x% delivered" marks runs where events were still missing 5 s after the last put');
   out.push('- etcd 3.4\'s gateway stops reading a stream request\'s body once it has flushed its first answer: the generator sends gateway watch creates 40 per POST (re-sending unanswered ones) and keep-alives 25 per POST; keep-alives the gateway never answered count as errors');
   out.push('');

@@ -45,7 +45,7 @@ export const etcd: ServerDefinition = {
   // etcd 3.4 always fsyncs its WAL; only errors in its log
   extraFlags: ['--logger', 'zap', '--log-level', 'error'],
   env: {},
-  // gRPC with unary calls on Node's http2 directly: grpc-js would be the ceiling of the put runs (see drivers/grpc-h2.ts)
+  // gRPC with unary calls on the generator's own HTTP/2 client: grpc-js would be the ceiling of the put runs
   drivers: { best: 'grpc-h2', json: 'http' },
   readyTimeoutMs: 20_000,
 };

@@ -25,8 +25,9 @@ commands:
   calibrate         answers from a trivial uWS endpoint in a child process: the generator's own ceiling
 
 shared flags:
-  --driver KIND           grpc: etcd's gRPC through grpc-js; grpc-h2: the same with unary calls on Node's http2
-                          directly (cheaper); http: JSON gateway routes over HTTP/1.1; ws: JSON over WebSocket
+  --driver KIND           grpc: etcd's gRPC through grpc-js; grpc-h2: the same with unary calls on the generator's
+                          own HTTP/2 client (far cheaper); http: JSON gateway routes over HTTP/1.1; ws: JSON over
+                          WebSocket
   --endpoints URLs        comma-separated client URLs (default http://127.0.0.1:2379)
   --conns N --clients N   connections and client slots (one request in flight per slot; http defaults to one
                           connection per slot, since HTTP/1.1 servers answer pipelined requests in turn)

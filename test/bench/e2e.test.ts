@@ -8,7 +8,10 @@ import * as path from 'node:path';
 import { startCluster, type RunningCluster } from '../../bench/compare/cluster.js';
 import { etcd } from '../../bench/compare/servers.js';
 import type { DriverKind } from '../../bench/loadgen/drivers/types.js';
+import { ServerError } from '../../bench/loadgen/errors.js';
+import { encodePutRequest, grpcPaths } from '../../bench/loadgen/etcd-proto.js';
 import { HttpConnection, postRequest } from '../../bench/loadgen/http1.js';
+import { Http2UnaryConnection } from '../../bench/loadgen/http2-unary.js';
 import { runLoad } from '../../bench/loadgen/runner.js';
 import type { RunOptions, Workload } from '../../bench/loadgen/workload.js';
 
@@ -66,6 +69,18 @@ for (const driver of ['grpc', 'grpc-h2', 'http'] as const) {
     t.is(after.count, 300); // the same 300 keys, whichever driver wrote them
   });
 }
+
+test.serial('raw HTTP/2 gRPC calls to etcd: a put succeeds, an empty key is refused', async (t) => {
+  const u = new URL(cluster!.clientUrls[0]!);
+  const c = await Http2UnaryConnection.connect(u.hostname, Number(u.port));
+  try {
+    const call = (message: Buffer): Promise<Error | undefined> => new Promise((resolve) => c.call(grpcPaths.put, message, resolve));
+    t.is(await call(encodePutRequest({ key: Buffer.from('h2-key'), value: Buffer.from('v') })), undefined);
+    t.true((await call(encodePutRequest({ key: Buffer.alloc(0), value: Buffer.from('v') }))) instanceof ServerError);
+  } finally {
+    c.close();
+  }
+});
 
 for (const driver of ['grpc', 'http'] as const) {
   test.serial(`watch over ${driver}: every put reaches every watcher`, async (t) => {

@@ -3,8 +3,8 @@
 // WebSocket). Calls are callback-based so a request costs no promise; streams report through sinks.
 
 /**
- * grpc: etcd's gRPC API through grpc-js; grpc-h2: the same, with unary calls made on Node's http2 client directly
- * (cheaper per call; streams still on grpc-js); http: JSON at the gateway routes over HTTP/1.1; ws: JSON over
+ * grpc: etcd's gRPC API through grpc-js; grpc-h2: the same, with unary calls on the generator's own HTTP/2 client
+ * (far cheaper per call; streams still on grpc-js); http: JSON at the gateway routes over HTTP/1.1; ws: JSON over
  * WebSocket.
  */
 export type DriverKind = 'grpc' | 'grpc-h2' | 'http' | 'ws';
