@@ -30,10 +30,13 @@ export const limits = {
   gatewayWatchCreatesPerPost: 40,
   /** Gateway watch POSTs of one stream waiting for their creates to be answered at once. */
   gatewayWatchPostsInFlight: 8,
-  /** Quiet time after which the unanswered creates of a gateway POST are sent again on a new POST. */
-  gatewayWatchStallMs: 2_000,
+  /**
+   * Quiet time after which the unanswered creates of a gateway POST are sent again on a new POST. Long enough for an
+   * overloaded gateway (100,000 watchers on a busy machine) to answer a POST late rather than lose it.
+   */
+  gatewayWatchStallMs: 5_000,
   /** Times the creates of one gateway POST are sent again before the stream fails. */
-  gatewayWatchRetriesMax: 5,
+  gatewayWatchRetriesMax: 8,
   /** Most lease grants in flight at once while preparing a keep-alive run. */
   leaseGrantConcurrency: 128,
   /** Most keep-alive requests carried by one gateway POST (its body holds them all; etcd answers after body EOF). */
