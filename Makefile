@@ -36,3 +36,11 @@ clean:
 
 distclean: clean
 	rm -rf node_modules
+
+# etcd 3.4 and tetcd side by side on this machine: writes bench/RESULTS.md within ~20 minutes. Not part of `make test`.
+# Sized by BENCH_DURATION, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CLUSTERS, BENCH_SERVERS, BENCH_WORKLOADS,
+# BENCH_BUDGET_MINUTES, BENCH_OUT (e.g. `make bench-compare BENCH_ROUNDS=1 BENCH_CLUSTERS=1`).
+.PHONY: bench-compare
+bench-compare: build
+	@scripts/ensure-etcd.sh
+	node dist/bench/compare/compare.js
