@@ -342,7 +342,11 @@ export function runSimulation(options: SimOptions): SimResult {
         if (event.incarnation !== incarnation.get(event.id)) return;
         syncScheduled.set(event.id, false);
         if (options.trace) log(`${now} sync ${event.id}`);
-        cluster.persist(event.id);
+        {
+          // half the time the group commit covers only the older writes; the rest wait for the next group
+          const pending = cluster.node(event.id).disk.pending.length;
+          cluster.persist(event.id, random.int(2) === 0 ? pending : 1 + random.int(Math.max(1, pending)));
+        }
         return;
       case 'restart':
         restart(event.id);

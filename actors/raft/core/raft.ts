@@ -181,6 +181,7 @@ export class RaftNode {
     let skip = 0;
     while (skip < boot.entries.length && boot.entries[skip]!.index <= snapshotIndex) skip++; // covered by the snapshot
     this.log = new RaftLog(snapshotIndex, snapshot?.term ?? 0, skip === 0 ? boot.entries : boot.entries.slice(skip), commit);
+    this.log.onCut = (first) => this.clampMarks(first);
     this.term = hs.term;
     this.vote = hs.vote;
     this.conf = snapshot ? cloneConfState(snapshot.confState) : emptyConfState();
@@ -357,6 +358,22 @@ export class RaftNode {
       if (self && self.maybeUpdate(this.log.stable)) this.maybeCommit();
     } else if (this.role === 'candidate' && this.durableTerm === this.term && this.durableVote === this.id && !this.votes.has(this.id)) {
       this.pollAndAct(this.id, true);
+    }
+  }
+
+  /**
+   * The log was cut at `first`: Readies still in flight wrote entries from `first` on that are no longer ours, but
+   * everything they wrote below `first` is unchanged, so once durable it still counts.
+   */
+  private clampMarks(first: number): void {
+    const term = this.log.term(first - 1);
+    assert(term !== undefined, 'a cut is always above the snapshot');
+    for (let i = this.marksHead; i < this.marks.length; i++) {
+      const mark = this.marks[i]!;
+      if (mark.epoch === this.restoreEpoch && mark.lastIndex >= first) {
+        mark.lastIndex = first - 1;
+        mark.lastTerm = term;
+      }
     }
   }
 
