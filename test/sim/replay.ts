@@ -9,8 +9,8 @@ if (!Number.isInteger(seed)) {
   process.exit(2);
 }
 try {
-  const result = runSimulation({ seed, trace: true });
-  if (process.argv.includes('--trace')) console.log('(pass)');
+  const { trace, ...result } = runSimulation({ seed, trace: true });
+  if (process.argv.includes('--trace')) console.log((trace ?? []).join('\n'));
   console.log(JSON.stringify(result, null, 2));
 } catch (error) {
   if (!(error instanceof SimulationFailure)) throw error;

@@ -37,6 +37,8 @@ export interface SimResult {
   /** Ticks from the first calm proposal until every calm proposal was committed. */
   commitTicks: number;
   options: string;
+  /** Every event of the run, when options.trace was set. */
+  trace?: string[];
 }
 
 export class SimulationFailure extends Error {
@@ -571,5 +573,6 @@ export function runSimulation(options: SimOptions): SimResult {
     electionTicks,
     commitTicks,
     options: optionsLine,
+    ...(options.trace ? { trace } : {}),
   };
 }
