@@ -238,6 +238,7 @@ export class RaftShell {
     if (!this.booted) return this.receiveEarly(message, sender, isAsk);
     switch (message.type) {
       case 'propose': {
+        if (message.proposals.length === 0) return undefined;
         const ids: number[] = new Array(message.proposals.length);
         for (let i = 0; i < message.proposals.length; i++) {
           const p = message.proposals[i]!;
@@ -248,6 +249,7 @@ export class RaftShell {
         return undefined;
       }
       case 'readIndex': {
+        if (message.ids.length === 0) return undefined;
         const list = this.turnReads.get(sender.name);
         if (list) for (const id of message.ids) list.push(id);
         else this.turnReads.set(sender.name, message.ids.slice());

@@ -5,6 +5,10 @@
 // the WAL's last index replaces the WAL's tail from that index. `walDurable` says every append with seq <= its seq
 // (and everything told before it) is durable; one answer may cover many appends (group commit), and appends with
 // sync false may be answered late (with the next synced group).
+//
+// Sequence numbers are raft's Ready ids: increasing, with gaps (Readies with nothing to write send no append), and
+// starting again from 1 each time the raft actor boots (it asks `boot` first). So the WAL keeps the highest seq it
+// made durable since the last `boot`, and never reports a seq it has not received since then.
 import type { Protocol } from '../../runtime/actor.js';
 import type { ConfState, Entry, HardState, NodeId } from './core/types.js';
 

@@ -400,3 +400,24 @@ test('asynchronous persistence: with several Readies in flight, persisting an ol
   node.persisted(r2.id);
   t.deepEqual(node.ready().messages.map((m) => m.type === 'appResp' && m.index), [2]);
 });
+
+test('asynchronous persistence: an older write reported durable says nothing about entries a newer leader replaced', (t) => {
+  const node = member(B, [], 1);
+  // term 1: entries 1..5 arrive and go to the WAL in Ready r1
+  node.step({ type: 'app', from: A, to: B, term: 1, index: 0, logTerm: 0, entries: [1, 2, 3, 4, 5].map((i) => entry(i, 1)), commit: 2 });
+  const r1 = node.ready();
+  t.is(r1.entries.length, 5);
+  // term 2: a new leader replaces 3..5 and says 5 is committed; Ready r2 rewrites the WAL's tail
+  node.step({ type: 'app', from: C, to: B, term: 2, index: 2, logTerm: 1, entries: [3, 4, 5].map((i) => entry(i, 2, 100 + i)), commit: 5 });
+  const r2 = node.ready();
+  t.deepEqual(r2.entries.map((e) => [e.index, e.term]), [[3, 2], [4, 2], [5, 2]]);
+  // r1 is durable: only 1..2 of what is in the log now is durable, so only those may be applied
+  node.persisted(r1.id);
+  const r3 = node.ready();
+  t.deepEqual(r3.committedEntries.map((e) => e.index), [1, 2]);
+  t.is(node.log.stable, 2);
+  node.applied(2);
+  node.persisted(r2.id);
+  const r4 = node.ready();
+  t.deepEqual(r4.committedEntries.map((e) => [e.index, e.term]), [[3, 2], [4, 2], [5, 2]]);
+});

@@ -34,6 +34,16 @@ test('pre-vote: a member cut off for a long time rejoins without disrupting the 
   t.is(c.core(C).term, term, 'pre-vote kept the term');
   t.is(c.core(C).role, 'preCandidate');
   t.is(c.leader(), A);
+  // the link heals just as C's timer fires again: its pre-vote reaches the others before any heartbeat reaches it,
+  // and they are inside their leader lease, so they do not grant it
+  for (let i = 0; i < 30; i++) {
+    c.tick(C);
+    if (c.outbox.some((e) => e.message.type === 'preVote')) break;
+  }
+  t.true(c.outbox.some((e) => e.message.type === 'preVote'));
+  c.stabilize();
+  t.is(c.core(A).role, 'leader');
+  t.is(c.core(A).term, term);
   c.propose(A, 1, [payload(1)]);
   run(c, 3);
   t.is(c.leader(), A, 'the leader was not disrupted');
@@ -329,4 +339,47 @@ test('fast backtracking: a follower with a long conflicting tail is repaired in 
   });
   t.is(c.core(A).log.lastIndex(), c.core(leader).log.lastIndex());
   t.true(rejects <= 3, `${rejects} rejections to skip 200 conflicting entries`);
+});
+
+test('a member does not campaign while a committed membership change is not yet applied on it', (t) => {
+  const c = new Cluster({ ids: [A, B, C], seed: 16, autoPersist: false });
+  for (const id of [A, B, C]) c.persist(id);
+  for (let i = 0; i < 40 && c.leader() !== A; i++) {
+    c.tick(A);
+    c.stabilize();
+  }
+  t.is(c.leader(), A);
+  // A adds D as a learner; B receives the entry and learns it is committed, but its own disk has not written it yet
+  c.addMember(D);
+  c.core(A).proposeConfChange(1, { op: 'addLearner', nodeId: D, context: new Uint8Array(0) });
+  c.process(A);
+  const index = c.core(A).log.lastIndex();
+  const deliverAll = () => {
+    for (let i = 0; i < 20 && c.outbox.length > 0; i++) for (const e of c.takeOutbox()) if (e.to !== D) c.deliver(e);
+  };
+  // A and C write it and commit it; B receives it but its disk is slow
+  deliverAll();
+  c.persist(A);
+  c.persist(C);
+  deliverAll();
+  c.persist(A);
+  deliverAll();
+  t.true(c.core(A).log.committed >= index);
+  // the next append tells B the commit index while B's copy of the change is still being written
+  c.propose(A, 2, [payload(1)]);
+  deliverAll();
+  const b = c.core(B);
+  t.true(b.log.committed >= index, 'B knows the change is committed');
+  t.true(b.log.applying < index, 'but has not applied it (not durable on B yet)');
+  // A goes away; B's election timer runs out, yet it must not campaign with a configuration about to change
+  c.crash(A);
+  for (let i = 0; i < 40; i++) c.core(B).tick();
+  c.process(B);
+  t.is(b.role, 'follower');
+  t.false(c.outbox.some((e) => e.from === B && (e.message.type === 'preVote' || e.message.type === 'vote')));
+  // once durable and applied, it campaigns
+  c.persist(B);
+  t.true(b.log.applying >= index);
+  for (let i = 0; i < 40 && b.role === 'follower'; i++) c.tick(B);
+  t.not(b.role, 'follower');
 });

@@ -38,6 +38,11 @@ interface CommittedEntry {
   term: number;
   type: number;
   data: Uint8Array;
+  /**
+   * Lowest term of any member seen holding this index as committed: the term of the leader that committed it (no
+   * member learns of a commit before that leader, and terms only grow).
+   */
+  commitTerm: number;
 }
 
 const TERM_LIMIT = 2 ** 21;
@@ -96,7 +101,7 @@ export class Checker {
       const c = this.committed[s.index];
       if (c && c.term !== s.term) fail(`${id}: installed snapshot (${s.index}, ${s.term}) but index ${s.index} committed in term ${c.term}`);
     }
-    for (const e of rd.committedEntries) this.onApply(id, e);
+    for (const e of rd.committedEntries) this.onApply(id, e, node.term);
   }
 
   private onLeader(id: NodeId, node: RaftNode, rd: Ready): void {
@@ -104,14 +109,15 @@ export class Checker {
     const other = this.leaderOfTerm.get(term);
     if (other !== undefined && other !== id) fail(`two leaders in term ${term}: ${other} and ${id}`);
     this.leaderOfTerm.set(term, id);
-    // leader completeness: every entry committed so far is in the new leader's log
+    // Leader completeness: every entry committed in an earlier term is in the new leader's log. (A leader of an old
+    // term can still win late, when its votes were delayed past a newer leader's commits; those it need not hold.)
     const log = node.log;
     const before = rd.entries.length > 0 ? rd.entries[0]!.index - 1 : log.lastIndex();
     this.leaderLog.set(id, { term, lastIndex: before });
-    if (log.lastIndex() < this.maxCommit) fail(`leader ${id} of term ${term} ends at ${log.lastIndex()}, before the commit index ${this.maxCommit}`);
     for (let i = Math.max(1, log.snapshotIndex); i <= this.maxCommit; i++) {
       const c = this.committed[i];
-      if (!c) continue;
+      if (!c || c.commitTerm >= term) continue;
+      if (i > log.lastIndex()) fail(`leader ${id} of term ${term} ends at ${log.lastIndex()}, before index ${i} committed in term ${c.commitTerm}`);
       const t = log.term(i);
       if (t !== c.term) fail(`leader ${id} of term ${term} lacks committed entry ${i} (term ${c.term}, has ${t})`);
       const e = log.entry(i);
@@ -130,16 +136,17 @@ export class Checker {
     if (seen.type !== e.type || !sameData(seen.data, e.data)) fail(`log matching: ${id} holds different data at (${e.index}, ${e.term})`);
   }
 
-  private onApply(id: NodeId, e: Entry): void {
+  private onApply(id: NodeId, e: Entry, term: number): void {
     const applied = this.appliedIndex.get(id) ?? 0;
     if (e.index !== applied + 1) fail(`${id} applies ${e.index} after ${applied}`);
     this.appliedIndex.set(id, e.index);
-    this.recordCommitted(id, e.index, e);
+    this.recordCommitted(id, e.index, e, term);
   }
 
-  private recordCommitted(id: NodeId, index: number, e: Entry): void {
+  private recordCommitted(id: NodeId, index: number, e: Entry, term: number): void {
     const c = this.committed[index];
     if (c) {
+      if (term < c.commitTerm) c.commitTerm = term;
       if (c.term !== e.term || c.type !== e.type || !sameData(c.data, e.data)) {
         fail(`state machine safety: ${id} has (${index}, term ${e.term}) committed, but (${index}, term ${c.term}) was committed before`);
       }
@@ -149,7 +156,7 @@ export class Checker {
       // a gap: the entries before were compacted everywhere we looked; record sparsely
       while (this.committed.length < index) this.committed.push(undefined);
     }
-    this.committed[index] = { term: e.term, type: e.type, data: e.data };
+    this.committed[index] = { term: e.term, type: e.type, data: e.data, commitTerm: term };
   }
 
   /** A member restarted (its applied index restarts from its snapshot). */
@@ -200,7 +207,7 @@ export class Checker {
       for (let i = checked + 1; i <= log.committed; i++) {
         const e = log.entry(i);
         if (!e) fail(`${id} has commit ${log.committed} but no entry ${i}`);
-        this.recordCommitted(id, i, e);
+        this.recordCommitted(id, i, e, core.term);
       }
       this.checkedCommit.set(id, Math.max(checked, log.committed));
       if (log.committed > this.maxCommit) this.maxCommit = log.committed;

@@ -72,13 +72,17 @@ export class FakeDisk implements DurableView {
     if (w.hardState && entryLimit === Number.POSITIVE_INFINITY) this.hardState = w.hardState;
   }
 
-  /** Makes every pending write durable; returns the last Ready id written, if any. */
-  sync(): number | undefined {
-    if (this.pending.length === 0) return undefined;
+  /**
+   * Makes the first `count` pending writes durable (all by default: a group commit covers what was written before
+   * it started, and later writes wait for the next group). Returns the last Ready id made durable, if any.
+   */
+  sync(count = this.pending.length): number | undefined {
+    const n = Math.min(count, this.pending.length);
+    if (n === 0) return undefined;
     this.syncs++;
-    for (const w of this.pending) this.apply(w);
-    const last = this.pending[this.pending.length - 1]!.readyId;
-    this.pending = [];
+    for (let i = 0; i < n; i++) this.apply(this.pending[i]!);
+    const last = this.pending[n - 1]!.readyId;
+    this.pending = this.pending.slice(n);
     return last;
   }
 
@@ -267,7 +271,11 @@ export class Cluster {
         this.messagesSent++;
       }
       if (rd.committedEntries.length > 0) {
+        const disk = node.disk;
         for (const e of rd.committedEntries) {
+          // the core promises to hand out for applying only what is durable here
+          const durable = (disk.snapshot !== undefined && e.index <= disk.snapshot.index) || disk.termAt(e.index) === e.term;
+          assert(durable, `${id} hands out entry ${e.index} (term ${e.term}) for applying before it is durable`);
           node.sm.apply(e);
           node.applyLog?.push(e);
         }
@@ -281,10 +289,10 @@ export class Cluster {
     }
   }
 
-  /** Syncs member `id`'s disk and reports it to the core. */
-  persist(id: NodeId): void {
+  /** Syncs member `id`'s disk (the first `count` pending writes, or all) and reports it to the core. */
+  persist(id: NodeId, count?: number): void {
     const node = this.node(id);
-    const last = node.disk.sync();
+    const last = node.disk.sync(count);
     if (last !== undefined && node.core) {
       node.core.persisted(last);
       if (!this.autoPersist) this.process(id);

@@ -14,7 +14,7 @@ export function registerSeedTests(part: number, parts: number): void {
     const seed = Number(replay);
     test(`simulation replays seed ${seed}`, (t) => {
       try {
-        const result = runSimulation({ seed, trace: true });
+        const { trace: _trace, ...result } = runSimulation({ seed, trace: true });
         t.log(JSON.stringify(result));
         t.pass();
       } catch (error) {

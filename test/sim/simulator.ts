@@ -28,6 +28,7 @@ export interface SimResult {
   crashes: number;
   partitions: number;
   snapshotsSent: number;
+  confChanges: number;
   leaderTerms: number;
   committed: number;
   reads: number;
@@ -36,6 +37,8 @@ export interface SimResult {
   /** Ticks from the first calm proposal until every calm proposal was committed. */
   commitTicks: number;
   options: string;
+  /** Every event of the run, when options.trace was set. */
+  trace?: string[];
 }
 
 export class SimulationFailure extends Error {
@@ -141,11 +144,18 @@ export function runSimulation(options: SimOptions): SimResult {
   const dupRate = random.next() * 0.05;
   const longDelayRate = random.next() * 0.1;
   const crashPerChaos = random.next() * 0.25;
-  const optionsLine = `members=${members} preVote=${preVote} checkQuorum=${checkQuorum} drop=${dropRate.toFixed(3)} dup=${dupRate.toFixed(3)} longDelay=${longDelayRate.toFixed(3)}`;
+  // a third of the runs also change membership under the faults: learners join from an empty log, are promoted,
+  // and members (the leader too) are removed; a removed id is never added again
+  const membership = random.int(3) === 0;
+  const optionsLine =
+    `members=${members} preVote=${preVote} checkQuorum=${checkQuorum} membership=${membership} ` +
+    `drop=${dropRate.toFixed(3)} dup=${dupRate.toFixed(3)} longDelay=${longDelayRate.toFixed(3)}`;
 
-  const ids = nodeIds(members);
+  const pool = nodeIds(membership ? 5 : members);
+  /** Members that exist (running or crashed), in creation order. */
+  const ids = membership ? pool.slice(0, 3) : [...pool];
   const cluster = new Cluster({
-    ids,
+    ids: [...ids],
     seed: seed ^ 0x5eed,
     autoPersist: false,
     raft: {
@@ -186,11 +196,13 @@ export function runSimulation(options: SimOptions): SimResult {
   const readFloor = new Map<number, number>();
   const readCursor = new Map<NodeId, number>();
 
-  for (const id of ids) {
+  const schedule = (id: NodeId) => {
     incarnation.set(id, 0);
-    queue.push(random.int(TICK_MS), { kind: 'tick', id });
-    queue.push(1000 + random.int(2000), { kind: 'compact', id });
-  }
+    queue.push(now + random.int(TICK_MS), { kind: 'tick', id });
+    queue.push(now + 1000 + random.int(2000), { kind: 'compact', id });
+  };
+  for (const id of ids) schedule(id);
+  let confChanges = 0;
   queue.push(500, { kind: 'chaos' });
   queue.push(50, { kind: 'client' });
 
@@ -302,7 +314,34 @@ export function runSimulation(options: SimOptions): SimResult {
     } else if (roll < crashPerChaos + 0.45) {
       blocked.clear();
       log(`${now} heal`);
+    } else if (membership && roll < crashPerChaos + 0.65) {
+      changeMembership();
     }
+  };
+
+  const changeMembership = () => {
+    const leader = cluster.leader();
+    if (!leader || down.has(leader)) return;
+    const core = cluster.core(leader);
+    const conf = core.confState();
+    type Choice = { op: 'addLearner' | 'addVoter' | 'removeNode'; nodeId: NodeId };
+    const choices: Choice[] = [];
+    const fresh = pool.find((id) => !cluster.nodes.has(id));
+    if (fresh) choices.push({ op: 'addLearner', nodeId: fresh });
+    for (const id of conf.learners) choices.push({ op: 'addVoter', nodeId: id });
+    if (conf.voters.length > 2) for (const id of conf.voters) choices.push({ op: 'removeNode', nodeId: id });
+    for (const id of conf.learners) choices.push({ op: 'removeNode', nodeId: id });
+    if (choices.length === 0) return;
+    const choice = choices[random.int(choices.length)]!;
+    if (choice.op === 'addLearner') {
+      cluster.addMember(choice.nodeId);
+      ids.push(choice.nodeId);
+      schedule(choice.nodeId);
+    }
+    log(`${now} ${choice.op} ${choice.nodeId} via ${leader}`);
+    confChanges++;
+    core.proposeConfChange(nextToken++, { op: choice.op, nodeId: choice.nodeId, context: new Uint8Array(0) });
+    cluster.process(leader);
   };
 
   const client = () => {
@@ -342,7 +381,11 @@ export function runSimulation(options: SimOptions): SimResult {
         if (event.incarnation !== incarnation.get(event.id)) return;
         syncScheduled.set(event.id, false);
         if (options.trace) log(`${now} sync ${event.id}`);
-        cluster.persist(event.id);
+        {
+          // half the time the group commit covers only the older writes; the rest wait for the next group
+          const pending = cluster.node(event.id).disk.pending.length;
+          cluster.persist(event.id, random.int(2) === 0 ? pending : 1 + random.int(Math.max(1, pending)));
+        }
         return;
       case 'restart':
         restart(event.id);
@@ -408,16 +451,22 @@ export function runSimulation(options: SimOptions): SimResult {
   for (const id of [...down]) restart(id);
   pump();
 
+  /** Members of the configuration the current leader has applied (removed members are left out). */
+  const currentMembers = (): NodeId[] => {
+    const leader = cluster.leader();
+    if (!leader) return ids;
+    const conf = cluster.core(leader).confState();
+    return [...conf.voters, ...conf.learners];
+  };
   const agreedLeader = (): NodeId | undefined => {
-    let leader: NodeId | undefined;
-    for (const n of cluster.nodes.values()) {
-      const core = n.core;
-      if (!core) return undefined;
-      if (core.role === 'leader') leader = core.id;
-    }
+    const leader = cluster.leader();
     if (!leader) return undefined;
-    const term = cluster.core(leader).term;
-    for (const n of cluster.nodes.values()) if (n.core!.lead !== leader || n.core!.term !== term) return undefined;
+    const core = cluster.core(leader);
+    if (!core.confState().voters.includes(leader)) return undefined; // about to step down
+    for (const id of currentMembers()) {
+      const member = cluster.node(id).core;
+      if (!member || member.lead !== leader || member.term !== core.term) return undefined;
+    }
     return leader;
   };
 
@@ -499,7 +548,7 @@ export function runSimulation(options: SimOptions): SimResult {
   const commitTicks = Math.ceil((now - proposeStart) / TICK_MS);
   const catchUpDeadline = proposeStart + catchUpBoundTicks * TICK_MS;
   const target = cluster.checker.committed.length - 1;
-  const allApplied = () => [...cluster.nodes.values()].every((n) => n.sm.applied >= target);
+  const allApplied = () => currentMembers().every((id) => cluster.node(id).sm.applied >= target);
   while (!allApplied()) {
     if (!step(catchUpDeadline)) failWith(`not every member applied the calm proposals within ${catchUpBoundTicks} ticks`);
   }
@@ -517,11 +566,13 @@ export function runSimulation(options: SimOptions): SimResult {
     crashes,
     partitions,
     snapshotsSent,
+    confChanges,
     leaderTerms: cluster.checker.leaders().size,
     committed: cluster.checker.committed.length - 1,
     reads,
     electionTicks,
     commitTicks,
     options: optionsLine,
+    ...(options.trace ? { trace } : {}),
   };
 }

@@ -33,6 +33,8 @@ export class RaftLog {
   handed = 0;
   applying = 0;
   applied = 0;
+  /** Called when a conflicting append cuts the log at `first` (entries from `first` on are replaced). */
+  onCut: ((first: number) => void) | undefined;
 
   /** Loads durable state at boot: `entries` follow the snapshot and are durable. */
   constructor(snapshotIndex: number, snapshotTerm: number, entries: readonly Entry[], committed: number) {
@@ -169,6 +171,7 @@ export class RaftLog {
       // what was handed out or made durable past the cut is no longer part of this log
       this.handed = Math.min(this.handed, first - 1);
       this.stable = Math.min(this.stable, first - 1);
+      this.onCut?.(first);
     }
     this.entries.pushAll(entries, from);
   }

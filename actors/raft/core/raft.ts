@@ -11,11 +11,13 @@
 import { assert } from '../../../runtime/assert.js';
 import { SeededRandom } from '../../../runtime/random.js';
 import { applyConfChange, cloneConfState, decodeConfChange, emptyConfState, encodeConfChange, isNodeId, type ConfChange } from './confchange.js';
+import { Durability } from './durability.js';
 import { RaftConfigError, RaftSafetyError, RaftUsageError } from './errors.js';
 import { raftLimits } from './limits.js';
 import { entryBytes, RaftLog } from './log.js';
 import type { AppendMessage, HeartbeatMessage, ProposalMessage, ProposalRejectReason, RaftMessage, ReadIndexRequest, SnapshotMessage, VoteRequest } from './messages.js';
 import { Progress } from './progress.js';
+import { ForwardedReads, LeaderReads, type ReadRequest } from './readindex.js';
 import { majorityValue, voteResult, type VoteResult } from './quorum.js';
 import type { ConfChangeOutcome, ProposalOutcome, RaftStatus, ReadState, Ready, Role, SoftState } from './ready.js';
 import { EntryType, type ConfState, type Entry, type HardState, type NodeId, type SnapshotMetadata } from './types.js';
@@ -43,36 +45,6 @@ export interface RaftBoot {
   snapshot?: SnapshotMetadata;
   /** Durable entries after the snapshot, contiguous. */
   entries: Entry[];
-}
-
-/** A read registered with the leader: the shell's own (from === self) or a follower's forwarded batch. */
-interface ReadRequest {
-  from: NodeId;
-  token: number;
-}
-
-/** One heartbeat round confirming leadership for every read it carries. */
-interface ReadRound {
-  round: number;
-  index: number;
-  requests: ReadRequest[];
-}
-
-/** What one Ready with content to make durable carried, so persisted(id) knows what became durable. */
-interface PersistMark {
-  id: number;
-  lastIndex: number;
-  lastTerm: number;
-  term: number;
-  vote: NodeId;
-  /** Restores since boot when this Ready was made: a restore makes older marks say nothing about the new log. */
-  epoch: number;
-}
-
-/** A message that may leave only once every Ready up to `threshold` is durable. */
-interface HeldMessage {
-  threshold: number;
-  message: RaftMessage;
 }
 
 export class RaftNode {
@@ -119,36 +91,19 @@ export class RaftNode {
   private tickRole: () => void;
 
   // ---- ReadIndex ----
-  private readRoundLast = 0;
-  private readsWaitingCommit: ReadRequest[] = [];
-  private readsUnsent: ReadRequest[] = [];
-  private readRounds: ReadRound[] = [];
-  private readsPending = 0;
-  /** Follower: reads registered since the last Ready, to forward as one batch. */
-  private forwardUnsent: number[] = [];
-  /** Follower: forwarded batches waiting for the leader, by batch token. */
-  private forwarded = new Map<number, { tokens: number[]; lead: NodeId; term: number }>();
-  private forwardTokenLast = 0;
+  private readonly leaderReads = new LeaderReads();
+  private readonly forwardedReads = new ForwardedReads();
 
   // ---- output and persistence bookkeeping ----
   private msgs: RaftMessage[] = [];
-  private held: HeldMessage[] = [];
-  private heldHead = 0;
   private readStates: ReadState[] = [];
   private readsFailed: number[] = [];
   private proposalOutcomes: ProposalOutcome[] = [];
   private confOutcomes: ConfChangeOutcome[] = [];
   private appendPending = false;
-  private nextReadyId = 1;
-  private lastSyncReadyId = 0;
-  private persistedReadyId = 0;
-  private marks: PersistMark[] = [];
-  private marksHead = 0;
+  private readonly durability: Durability;
   private handedHardState: HardState;
   private handedSoftState: SoftState;
-  private durableTerm: number;
-  private durableVote: NodeId;
-  private restoreEpoch = 0;
   /** A snapshot installed from the leader and not yet handed out. */
   private pendingSnapshot: SnapshotMetadata | undefined;
   private applyingBytes = 0;
@@ -181,6 +136,11 @@ export class RaftNode {
     let skip = 0;
     while (skip < boot.entries.length && boot.entries[skip]!.index <= snapshotIndex) skip++; // covered by the snapshot
     this.log = new RaftLog(snapshotIndex, snapshot?.term ?? 0, skip === 0 ? boot.entries : boot.entries.slice(skip), commit);
+    this.log.onCut = (first) => {
+      const term = this.log.term(first - 1);
+      assert(term !== undefined, 'a cut is always above the snapshot');
+      this.durability.cut(first, term);
+    };
     this.term = hs.term;
     this.vote = hs.vote;
     this.conf = snapshot ? cloneConfState(snapshot.confState) : emptyConfState();
@@ -188,8 +148,7 @@ export class RaftNode {
     this.confHistory.push({ index: this.log.snapshotIndex, conf: this.conf });
     this.setVoters();
     this.handedHardState = { term: hs.term, vote: hs.vote, commit };
-    this.durableTerm = hs.term;
-    this.durableVote = hs.vote;
+    this.durability = new Durability(hs.term, hs.vote);
     this.stepRole = this.stepFollower;
     this.tickRole = this.tickElection;
     this.resetRandomizedElectionTimeout();
@@ -300,14 +259,14 @@ export class RaftNode {
 
   /** Registers every read the shell holds under `token`; answered by a ReadState (or readsFailed). */
   readIndex(token: number): void {
-    if (this.readsPending + this.forwardUnsent.length >= raftLimits.pendingReadsMax) {
+    if (this.leaderReads.pending + this.forwardedReads.unsentCount() >= raftLimits.pendingReadsMax) {
       this.readsFailed.push(token);
       return;
     }
     if (this.role === 'leader') {
       this.leaderRead({ from: this.id, token });
     } else if (this.lead !== '') {
-      this.forwardUnsent.push(token);
+      this.forwardedReads.add(token);
     } else {
       this.readsFailed.push(token);
     }
@@ -337,25 +296,16 @@ export class RaftNode {
 
   /** Everything in Readies up to `readyId` is durable. */
   persisted(readyId: number): void {
-    if (readyId >= this.nextReadyId) throw new RaftUsageError(`persisted(${readyId}) but the last Ready handed out is ${this.nextReadyId - 1}`);
-    if (readyId <= this.persistedReadyId) return;
-    this.persistedReadyId = readyId;
-    let mark: PersistMark | undefined;
-    while (this.marksHead < this.marks.length && this.marks[this.marksHead]!.id <= readyId) mark = this.marks[this.marksHead++];
-    if (this.marksHead > 64 && this.marksHead * 2 > this.marks.length) {
-      this.marks = this.marks.slice(this.marksHead);
-      this.marksHead = 0;
-    }
-    if (mark) {
-      if (mark.epoch === this.restoreEpoch) this.log.stableTo(mark.lastIndex, mark.lastTerm);
-      this.durableTerm = mark.term;
-      this.durableVote = mark.vote;
-    }
-    this.releaseHeld();
+    const { stable, released } = this.durability.persisted(readyId);
+    if (stable) this.log.stableTo(stable.index, stable.term);
+    for (const m of released) this.msgs.push(m);
+    const d = this.durability;
     if (this.role === 'leader') {
+      // the leader's own log counts towards a commit only as far as it is durable
       const self = this.progress.get(this.id);
       if (self && self.maybeUpdate(this.log.stable)) this.maybeCommit();
-    } else if (this.role === 'candidate' && this.durableTerm === this.term && this.durableVote === this.id && !this.votes.has(this.id)) {
+    } else if (this.role === 'candidate' && d.durableTerm === this.term && d.durableVote === this.id && !this.votes.has(this.id)) {
+      // and a candidate's own vote only once it is durable
       this.pollAndAct(this.id, true);
     }
   }
@@ -404,7 +354,7 @@ export class RaftNode {
     const ss = this.handedSoftState;
     if (ss.lead !== this.lead || ss.role !== this.role || ss.term !== this.term) return true;
     if (this.canHandOutCommitted()) return true;
-    if (this.appendPending || this.readsUnsent.length > 0 || this.forwardUnsent.length > 0) return true;
+    if (this.appendPending || this.leaderReads.hasUnsent() || this.forwardedReads.unsentCount() > 0) return true;
     if (this.role === 'leader' && this.commitToTell()) return true;
     return false;
   }
@@ -413,9 +363,8 @@ export class RaftNode {
   ready(): Ready {
     const committedEntries = this.handOutCommitted();
     this.flush();
-    const id = this.nextReadyId++;
     const rd: Ready = {
-      id,
+      id: 0,
       entries: this.log.takeUnhanded(),
       mustSync: false,
       messages: this.msgs,
@@ -446,17 +395,7 @@ export class RaftNode {
       this.pendingSnapshot = undefined;
     }
     rd.mustSync = rd.entries.length > 0 || rd.snapshot !== undefined || termOrVoteChanged;
-    if (rd.mustSync) {
-      this.lastSyncReadyId = id;
-      this.marks.push({
-        id,
-        lastIndex: this.log.lastIndex(),
-        lastTerm: this.log.lastTerm(),
-        term: this.term,
-        vote: this.vote,
-        epoch: this.restoreEpoch,
-      });
-    }
+    rd.id = this.durability.handOut(rd.mustSync, { lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm(), term: this.term, vote: this.vote });
     return rd;
   }
 
@@ -509,25 +448,7 @@ export class RaftNode {
   private sendAfterPersist(m: RaftMessage): void {
     const hs = this.handedHardState;
     const dirty = this.log.hasUnhanded() || this.pendingSnapshot !== undefined || hs.term !== this.term || hs.vote !== this.vote;
-    const threshold = dirty ? this.nextReadyId : this.lastSyncReadyId;
-    if (threshold <= this.persistedReadyId) this.msgs.push(m);
-    else this.held.push({ threshold, message: m });
-  }
-
-  private releaseHeld(): void {
-    const held = this.held;
-    let i = this.heldHead;
-    while (i < held.length && held[i]!.threshold <= this.persistedReadyId) this.msgs.push(held[i++]!.message);
-    if (i === held.length) {
-      this.held = [];
-      this.heldHead = 0;
-    } else {
-      this.heldHead = i;
-      if (i > 64 && i * 2 > held.length) {
-        this.held = held.slice(i);
-        this.heldHead = 0;
-      }
-    }
+    if (this.durability.mayLeave(m, dirty)) this.msgs.push(m);
   }
 
   // =====================================================================================================
@@ -554,17 +475,10 @@ export class RaftNode {
 
   /** A leader loses its role: reads waiting on it fail, progress goes. */
   private dropLeaderState(): void {
-    const fail = (r: ReadRequest) => {
+    for (const r of this.leaderReads.drain()) {
       if (r.from === this.id) this.readsFailed.push(r.token);
       else this.send({ type: 'readIndexResp', from: this.id, to: r.from, term: 0, token: r.token, index: 0, reject: true });
-    };
-    for (const r of this.readsWaitingCommit) fail(r);
-    for (const r of this.readsUnsent) fail(r);
-    for (const round of this.readRounds) for (const r of round.requests) fail(r);
-    this.readsWaitingCommit = [];
-    this.readsUnsent = [];
-    this.readRounds = [];
-    this.readsPending = 0;
+    }
     this.progress = new Map();
     this.appendPending = false;
     this.pendingConfIndex = 0;
@@ -869,10 +783,9 @@ export class RaftNode {
         this.handleForwardedRead(m);
         return;
       case 'readIndexResp': {
-        const batch = this.forwarded.get(m.token);
-        if (!batch) return;
-        this.forwarded.delete(m.token);
-        for (const token of batch.tokens) {
+        const tokens = this.forwardedReads.answer(m.token);
+        if (!tokens) return;
+        for (const token of tokens) {
           if (m.reject) this.readsFailed.push(token);
           else this.readStates.push({ token, index: m.index });
         }
@@ -929,7 +842,7 @@ export class RaftNode {
       return false;
     }
     // Any Ready handed out before this point described the old log: it must not move `stable` on the new one.
-    this.restoreEpoch++;
+    this.durability.restored();
     this.log.restore(s.index, s.term);
     this.applyingBytes = 0;
     this.conf = cloneConfState(s.confState);
@@ -1077,7 +990,7 @@ export class RaftNode {
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
       const commit = Math.min(pr.match, this.log.committed);
-      this.send({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit, round: this.readRoundLast });
+      this.send({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit, round: this.leaderReads.lastRound });
     }
   }
 
@@ -1147,8 +1060,7 @@ export class RaftNode {
     if (!this.committedInTerm) {
       this.committedInTerm = true;
       // reads that waited for the leader to know its commit index can go now
-      for (const r of this.readsWaitingCommit) this.readsUnsent.push(r);
-      this.readsWaitingCommit = [];
+      this.leaderReads.commitKnown();
     }
     return true;
   }
@@ -1202,13 +1114,11 @@ export class RaftNode {
   // =====================================================================================================
 
   private leaderRead(r: ReadRequest): void {
-    this.readsPending++;
-    if (this.committedInTerm) this.readsUnsent.push(r);
-    else this.readsWaitingCommit.push(r);
+    this.leaderReads.add(r, this.committedInTerm);
   }
 
   private handleForwardedRead(m: ReadIndexRequest): void {
-    if (this.role !== 'leader' || this.readsPending >= raftLimits.pendingReadsMax) {
+    if (this.role !== 'leader' || this.leaderReads.pending >= raftLimits.pendingReadsMax) {
       this.send({ type: 'readIndexResp', from: this.id, to: m.from, term: 0, token: m.token, index: 0, reject: true });
       return;
     }
@@ -1216,64 +1126,44 @@ export class RaftNode {
   }
 
   private releaseRead(r: ReadRequest, index: number): void {
-    this.readsPending--;
     if (r.from === this.id) this.readStates.push({ token: r.token, index });
     else this.send({ type: 'readIndexResp', from: this.id, to: r.from, term: 0, token: r.token, index, reject: false });
   }
 
   /** Releases every round acknowledged (directly or by a later round) by a majority of voters. */
   private advanceReadRounds(): void {
-    if (this.readRounds.length === 0) return;
-    const acked = majorityValue(this.voters, (id) => (id === this.id ? this.readRoundLast : (this.progress.get(id)?.readRound ?? 0)));
-    let k = 0;
-    while (k < this.readRounds.length && this.readRounds[k]!.round <= acked) {
-      const round = this.readRounds[k++]!;
-      for (const r of round.requests) this.releaseRead(r, round.index);
-    }
-    if (k > 0) this.readRounds = this.readRounds.slice(k);
+    const reads = this.leaderReads;
+    if (!reads.hasRounds()) return;
+    const acked = majorityValue(this.voters, (id) => (id === this.id ? reads.lastRound : (this.progress.get(id)?.readRound ?? 0)));
+    for (const round of reads.release(acked)) for (const r of round.requests) this.releaseRead(r, round.index);
   }
 
-  /** Starts one heartbeat round for every read registered since the last round. */
+  /** Starts one heartbeat round for every read registered since the last round; forwards a follower's reads. */
   private flushReads(): void {
-    if (this.role === 'leader' && this.readsUnsent.length > 0) {
-      const requests = this.readsUnsent;
-      this.readsUnsent = [];
+    const forwarded = this.forwardedReads;
+    if (this.role === 'leader') {
+      // reads that waited to be forwarded when this member became leader are served here
+      for (const token of forwarded.takeUnsent()) this.leaderRead({ from: this.id, token });
+      if (!this.leaderReads.hasUnsent()) return;
       const index = this.log.committed;
       if (this.voters.length === 1 && this.voters[0] === this.id) {
-        for (const r of requests) this.releaseRead(r, index);
+        for (const r of this.leaderReads.takeUnsent()) this.releaseRead(r, index); // nobody to confirm with
         return;
       }
-      this.readRoundLast++;
-      this.readRounds.push({ round: this.readRoundLast, index, requests });
+      this.leaderReads.startRound(index);
       this.bcastHeartbeat();
       this.heartbeatElapsed = 0;
+      return;
     }
-    if (this.role !== 'leader') {
-      // Forwarded batches whose leader changed will never be answered by it: fail them now.
-      for (const [token, batch] of this.forwarded) {
-        if (batch.lead !== this.lead || batch.term !== this.term) {
-          this.forwarded.delete(token);
-          for (const t of batch.tokens) this.readsFailed.push(t);
-        }
-      }
-      if (this.forwardUnsent.length > 0) {
-        const tokens = this.forwardUnsent;
-        this.forwardUnsent = [];
-        if (this.lead === '' || this.forwarded.size >= raftLimits.forwardedReadRoundsMax) {
-          for (const t of tokens) this.readsFailed.push(t);
-        } else {
-          const token = ++this.forwardTokenLast;
-          this.forwarded.set(token, { tokens, lead: this.lead, term: this.term });
-          this.send({ type: 'readIndex', from: this.id, to: this.lead, term: 0, token });
-        }
-      }
-    } else if (this.forwardUnsent.length > 0) {
-      // became leader while reads waited to be forwarded: serve them here
-      const tokens = this.forwardUnsent;
-      this.forwardUnsent = [];
-      for (const token of tokens) this.leaderRead({ from: this.id, token });
-      this.flushReads();
+    for (const token of forwarded.dropStale(this.lead, this.term)) this.readsFailed.push(token);
+    if (forwarded.unsentCount() === 0) return;
+    const tokens = forwarded.takeUnsent();
+    if (this.lead === '' || forwarded.waitingCount() >= raftLimits.forwardedReadRoundsMax) {
+      for (const t of tokens) this.readsFailed.push(t);
+      return;
     }
+    const batch = forwarded.forward(tokens, this.lead, this.term);
+    this.send({ type: 'readIndex', from: this.id, to: this.lead, term: 0, token: batch });
   }
 
   // =====================================================================================================
