@@ -115,7 +115,7 @@ export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
           appended.set(sender.name, Math.max(appended.get(sender.name) ?? -Infinity, message.seq));
           return;
         case 'snapshotMarker':
-          open().snapshotMarker({ term: message.term, index: message.index, confState: message.confState });
+          open().snapshotMarker(message.installed ? { term: message.term, index: message.index, confState: message.confState, installed: true } : { term: message.term, index: message.index, confState: message.confState });
           dirty = true;
           needSync = true;
           return;

@@ -30,7 +30,7 @@ export type WalInbox =
    * MustSync: no entries and no term or vote change). `seq` increases per sender; walDurable echoes the highest. */
   | { type: 'append'; seq: number; entries: Entry[]; hardState?: HardState; sync: boolean }
   /** tell. Raft saved a snapshot file at (term, index): the marker is written and synced in this turn. */
-  | { type: 'snapshotMarker'; term: number; index: number; confState: ConfState }
+  | { type: 'snapshotMarker'; term: number; index: number; confState: ConfState; installed?: boolean }
   /** tell. Release segments wholly below index - walLimits.releaseCatchUpEntries; index <= the newest marker's. */
   | { type: 'release'; index: number }
   /** ask → WalActorStats. */

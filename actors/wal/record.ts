@@ -66,6 +66,8 @@ export interface WalSnapshotMarker {
   term: number;
   index: number;
   confState: ConfState;
+  /** A snapshot installed from the leader replaces the whole log: entries written before it are void. */
+  installed?: boolean;
 }
 
 export interface SegmentHeader {
@@ -215,7 +217,7 @@ function encodeMetadata(metadata: WalMetadata): Uint8Array {
 
 /** Payload size of a snapshot marker record, for deciding where a segment is cut before encoding it. */
 export function snapshotMarkerPayloadBytes(marker: WalSnapshotMarker): number {
-  let bytes = 16 + 12;
+  let bytes = 16 + 12 + 1;
   const textBytes = (id: string) => 2 + Buffer.byteLength(id, 'utf8');
   for (const list of [marker.confState.voters, marker.confState.learners, marker.confState.votersOutgoing]) for (const id of list) bytes += textBytes(id);
   return bytes;
@@ -228,6 +230,7 @@ function encodeSnapshotMarker(marker: WalSnapshotMarker): Uint8Array {
     .strings(marker.confState.voters)
     .strings(marker.confState.learners)
     .strings(marker.confState.votersOutgoing)
+    .u8(marker.installed ? 1 : 0)
     .finish();
 }
 
@@ -297,8 +300,10 @@ export function decodeSnapshotMarker(bytes: Uint8Array, start: number, end: numb
   const term = r.u64('term');
   const index = r.u64('index');
   const confState: ConfState = { voters: r.strings('voters'), learners: r.strings('learners'), votersOutgoing: r.strings('outgoing voters') };
+  const installed = r.u8('installed');
+  if (installed > 1) throw new FieldDecodeError(`snapshot marker installed flag is ${installed}`);
   r.done('snapshot marker');
-  return { term, index, confState };
+  return installed === 1 ? { term, index, confState, installed: true } : { term, index, confState };
 }
 
 export function decodeSegmentHeader(bytes: Uint8Array, view: DataView, start: number, end: number): SegmentHeader {

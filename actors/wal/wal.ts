@@ -174,8 +174,8 @@ class Replay {
     const previous = this.markers[this.markers.length - 1];
     if (!previous || previous.index !== marker.index || previous.term !== marker.term) this.markers.push(marker);
     this.marker = marker;
-    if (marker.index > this.lastIndex) {
-      // a snapshot past the end of the log (installed from the leader) restarts the log after it
+    if (marker.index > this.lastIndex || marker.installed) {
+      // a snapshot installed from the leader (or one past the end of the log) restarts the log after it
       this.entries = [];
       this.lastIndex = marker.index;
       this.lastTerm = marker.term;
@@ -553,7 +553,7 @@ export class Wal {
     this.pending.snapshotMarker(marker);
     this.pendingRecords++;
     this.marker = { term: marker.term, index: marker.index, confState: marker.confState };
-    if (marker.index > this.lastIndexValue) {
+    if (marker.index > this.lastIndexValue || marker.installed) {
       this.lastIndexValue = marker.index;
       this.lastTerm = marker.term;
     }

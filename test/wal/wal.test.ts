@@ -205,6 +205,28 @@ test('a snapshot past the end of the log restarts the log after it; an older mar
   })();
 });
 
+test('an installed snapshot inside the log voids the entries written before it', async (t) => {
+  await withDir((dir) => {
+    const opts = options(dir);
+    const { wal } = Wal.openOrCreate(opts, metadata);
+    // uncommitted entries 11..20 of term 1 that the new leader's log does not have
+    wal.append(entries(1, 20, 1), { term: 1, vote: '', commit: 10 });
+    wal.snapshotMarker({ term: 3, index: 15, confState, installed: true });
+    t.is(wal.lastIndex, 15);
+    wal.append(entries(16, 17, 3), { term: 3, vote: '', commit: 15 });
+    wal.close();
+    const { state } = Wal.open(opts);
+    t.is(state.snapshot?.index, 15);
+    t.true(state.snapshot?.installed);
+    t.deepEqual(state.entries, entries(16, 17, 3), 'entries 16..20 of term 1 are gone');
+    // a plain marker (a snapshot this member took of its own log) keeps the entries after it
+    const { wal: again } = Wal.openOrCreate(opts, metadata);
+    again.snapshotMarker({ term: 3, index: 16, confState });
+    again.close();
+    t.deepEqual(Wal.open(opts).state.entries, entries(17, 17, 3));
+  })();
+});
+
 test('booting from an older snapshot marker returns the entries after it', async (t) => {
   await withDir((dir) => {
     const opts = options(dir);
