@@ -147,6 +147,8 @@ export class RaftShell {
   private pendingCompact = 0;
   private lead: NodeId | '' = '';
   private term = 0;
+  /** The configuration last told to the appliers (as a comparable key). */
+  private confSent = '';
 
   constructor(
     private readonly ctx: ActorContext,
@@ -197,6 +199,11 @@ export class RaftShell {
     const base = this.core.log.applied;
     for (const name of config.actors.apply) this.appliedBy.set(name, base);
     this.appliedAll = base;
+    if (boot.snapshot && !fresh) {
+      // the appliers start from the snapshot the log continues from, then get the committed entries after it
+      const s = boot.snapshot;
+      this.outApply.push({ type: 'apply', snapshot: { index: s.index, term: s.term, confState: s.confState! }, entries: [] });
+    }
     this.ctx.log.info('raft booted', { member: config.memberId, term: this.core.term, commit: this.core.log.committed, lastIndex: this.core.log.lastIndex(), fresh });
     this.timer = this.ctx.clock.setInterval(this.tickMs, () => this.onTick());
     this.booted = true;
@@ -690,6 +697,12 @@ export class RaftShell {
       }
     }
     if (this.outApply.length > 0) {
+      const conf = this.core.confState();
+      const key = `${conf.voters.join(',')}|${conf.learners.join(',')}|${conf.votersOutgoing.join(',')}`;
+      if (key !== this.confSent) {
+        this.confSent = key;
+        this.outApply[this.outApply.length - 1]!.confState = conf;
+      }
       for (const batch of this.outApply) for (const name of actors.apply) this.courier.send(name, batch);
       this.outApply = [];
     }

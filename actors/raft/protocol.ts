@@ -116,6 +116,9 @@ export interface ApplyBatch {
   type: 'apply';
   snapshot?: SnapshotMetadata;
   entries: Entry[];
+  /** The configuration in effect after `entries`, present whenever it differs from the last one sent (and on the
+   * first batch after boot), so an applier can describe a snapshot of its state at any batch boundary. */
+  confState?: ConfState;
 }
 
 /** Told to the snapshot source: ship the snapshot at message.snapshot.index to message.to with this message. */
