@@ -136,13 +136,8 @@ export class MvccShell {
   }
 
   private apply(entries: Entry[]): void {
-    const me = this.config.memberId;
-    this.store.applyEntries(entries, (applied) => {
-      const request = applied.request;
-      if (request && applied.result && request.member === me && request.id !== 0) {
-        this.results.push(MvccStore.outcome(request.id, applied.result));
-      }
-    });
+    // the store answers only the requests this member proposed (memberId from the config)
+    this.store.applyEntries(entries, (outcome) => this.results.push(outcome));
   }
 
   private watch(input: WatchInput): void {

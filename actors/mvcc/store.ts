@@ -89,13 +89,6 @@ export type StoreResponse =
 
 export type ApplyResult = { response: StoreResponse } | { error: EtcdError };
 
-/** What applying one committed entry produced: the decoded request (absent for no-ops) and its result. */
-export interface AppliedEntry {
-  index: number;
-  request: InternalRequest | undefined;
-  result: ApplyResult | undefined;
-}
-
 export interface HashKVResult {
   hash: number;
   compactRevision: number;
@@ -194,25 +187,29 @@ export class MvccStore {
   /**
    * Applies committed entries in log order. Entries at or below the applied index (already in a restored image) are
    * skipped; empty entries (a new leader's no-op) and membership changes only advance the applied index.
+   *
+   * `onOutcome` receives the outcome of every request this member proposed (member === memberId, id !== 0), in
+   * order. Requests of other members are applied quietly: same state changes, no response objects built and no
+   * reads inside txns executed, which is most of a follower's work.
    */
-  applyEntries(entries: readonly Entry[], onApplied?: (applied: AppliedEntry) => void): void {
+  applyEntries(entries: readonly Entry[], onOutcome?: (outcome: ApplyOutcome) => void): void {
     for (const entry of entries) {
       if (entry.index <= this.appliedIndex) continue;
       if (entry.index !== this.appliedIndex + 1 && this.appliedIndex !== 0) throw new AssertionError(`entry ${entry.index} applied after ${this.appliedIndex}`);
       this.appliedIndex = entry.index;
-      this.raftTerm = Math.max(this.raftTerm, entry.term);
-      if (entry.type !== EntryType.Normal || entry.data.length === 0) {
-        onApplied?.({ index: entry.index, request: undefined, result: undefined });
-        continue;
-      }
+      if (entry.term > this.raftTerm) this.raftTerm = entry.term;
+      if (entry.type !== EntryType.Normal || entry.data.length === 0) continue;
       let request: InternalRequest;
       try {
         request = decodeValue<InternalRequest>(entry.data);
       } catch (error) {
         throw new EntryDecodeError(entry.index, error);
       }
-      const result = this.apply(request.op);
-      onApplied?.({ index: entry.index, request, result });
+      const answer = onOutcome !== undefined && request.id !== 0 && request.member === this.memberId;
+      const result = this.execute(request.op, answer);
+      if (!answer) continue;
+      if (result instanceof EtcdError) onOutcome({ id: request.id, error: { code: result.code, message: result.message } });
+      else onOutcome({ id: request.id, response: result });
     }
   }
 
@@ -222,97 +219,105 @@ export class MvccStore {
     return { id, response: result.response };
   }
 
-  /** Applies one request. Errors are results, not exceptions: every member reaches the same one. */
+  /** Applies one request and answers it. Errors are results, not exceptions: every member reaches the same one. */
   apply(op: InternalOp): ApplyResult {
-    const corrupt = this.alarmActive('CORRUPT');
+    const result = this.execute(op, true);
+    if (result instanceof EtcdError) return { error: result };
+    return { response: result! };
+  }
+
+  /** Applies one request; builds its response only when `respond` (otherwise a success is undefined). */
+  private execute(op: InternalOp, respond: boolean): StoreResponse | EtcdError | undefined {
+    const alarmed = this.alarmList.length > 0;
+    const corrupt = alarmed && this.alarmActive('CORRUPT');
+    const noSpace = alarmed && this.alarmActive('NOSPACE');
     switch (op.type) {
-      case 'put': {
-        if (corrupt) return { error: etcdError(Errors.corrupt) };
-        if (this.alarmActive('NOSPACE')) return { error: etcdError(Errors.noSpace) };
-        return this.applyPut(op.req);
-      }
+      case 'put':
+        if (corrupt) return etcdError(Errors.corrupt);
+        if (noSpace) return etcdError(Errors.noSpace);
+        return this.applyPut(op.req, respond);
       case 'deleteRange':
-        if (corrupt) return { error: etcdError(Errors.corrupt) };
-        return this.applyDeleteRange(op.req);
-      case 'txn':
-        if (corrupt) return { error: etcdError(Errors.corrupt) };
-        if (this.alarmActive('NOSPACE') && txnHasPut(op.req)) return { error: etcdError(Errors.noSpace) };
-        return this.applyTxn(op.req);
+        if (corrupt) return etcdError(Errors.corrupt);
+        return this.applyDeleteRange(op.req, respond);
+      case 'txn': {
+        if (corrupt) return etcdError(Errors.corrupt);
+        if (noSpace && txnHasPut(op.req)) return etcdError(Errors.noSpace);
+        const invalid = validateTxn(op.req, this.txnOpsMax);
+        if (invalid) return invalid;
+        return this.txn(op.req, true, respond);
+      }
       case 'compaction':
-        if (corrupt) return { error: etcdError(Errors.corrupt) };
-        return this.applyCompaction(op.req.revision);
+        if (corrupt) return etcdError(Errors.corrupt);
+        return this.applyCompaction(op.req.revision, respond);
       case 'leaseGrant':
-        if (corrupt) return { error: etcdError(Errors.corrupt) };
-        if (this.alarmActive('NOSPACE')) return { error: etcdError(Errors.noSpace) };
-        return this.applyLeaseGrant(asLease(op.req.ID), op.req.TTL);
+        if (corrupt) return etcdError(Errors.corrupt);
+        if (noSpace) return etcdError(Errors.noSpace);
+        return this.applyLeaseGrant(asLease(op.req.ID), op.req.TTL, respond);
       case 'leaseRevoke':
-        if (corrupt) return { error: etcdError(Errors.corrupt) };
-        return this.applyLeaseRevoke(asLease(op.req.ID));
+        if (corrupt) return etcdError(Errors.corrupt);
+        return this.applyLeaseRevoke(asLease(op.req.ID), respond);
       case 'leaseCheckpoint':
         for (const c of op.checkpoints) {
           const lease = this.leases.get(asLease(c.ID));
           if (lease) lease.remainingSeconds = c.remainingTTL;
         }
-        return { response: { header: this.header() } };
-      case 'alarm':
-        return { response: this.applyAlarm(op.action, op.memberId, op.alarm) };
+        return respond ? ({ header: this.header() } satisfies LeaseCheckpointResponse) : undefined;
+      case 'alarm': {
+        const response = this.applyAlarm(op.action, op.memberId, op.alarm);
+        return respond ? response : undefined;
+      }
       default:
         return assertNever(op, 'internal op');
     }
   }
 
-  private applyPut(req: PutRequest): ApplyResult {
+  private applyPut(req: PutRequest, respond: boolean): PutResponse | EtcdError | undefined {
     const invalid = validatePut(req);
-    if (invalid) return { error: invalid };
+    if (invalid) return invalid;
     const lease = asLease(req.lease);
     // a plain put checks the lease before the key (a put inside a txn checks them the other way round)
-    if (lease !== NO_LEASE && !this.leases.has(lease)) return { error: etcdError(Errors.leaseNotFound) };
+    if (lease !== NO_LEASE && !this.leases.has(lease)) return etcdError(Errors.leaseNotFound);
     if (req.ignoreValue || req.ignoreLease) {
       const entry = this.index.get(bytesToKey(req.key));
-      if (!entry || this.currentState(entry) === STATE_NONE) return { error: etcdError(Errors.keyNotFound) };
+      if (!entry || this.currentState(entry) === STATE_NONE) return etcdError(Errors.keyNotFound);
     }
     this.writeSub = 0;
-    const prevKv = this.put(req);
+    const prevKv = this.put(req, respond);
     this.endWrite();
+    if (!respond) return undefined;
     const response: PutResponse = { header: this.header() };
     if (prevKv) response.prevKv = prevKv;
-    return { response };
+    return response;
   }
 
-  private applyDeleteRange(req: DeleteRangeRequest): ApplyResult {
+  private applyDeleteRange(req: DeleteRangeRequest, respond: boolean): DeleteRangeResponse | EtcdError | undefined {
     const invalid = validateDeleteRange(req);
-    if (invalid) return { error: invalid };
+    if (invalid) return invalid;
     this.writeSub = 0;
-    const { deleted, prevKvs } = this.deleteRange(req);
+    const { deleted, prevKvs } = this.deleteRange(req, respond);
     this.endWrite();
-    return { response: { header: this.header(), deleted, prevKvs } satisfies DeleteRangeResponse };
+    return respond ? { header: this.header(), deleted, prevKvs } : undefined;
   }
 
-  private applyTxn(req: TxnRequest): ApplyResult {
-    const invalid = validateTxn(req, this.txnOpsMax);
-    if (invalid) return { error: invalid };
-    return this.txn(req, true);
-  }
-
-  private applyCompaction(revision: number): ApplyResult {
-    if (revision <= this.compactRevision) return { error: etcdError(Errors.compacted) };
-    if (revision > this.revision) return { error: etcdError(Errors.futureRevision) };
+  private applyCompaction(revision: number, respond: boolean): CompactionResponse | EtcdError | undefined {
+    if (revision <= this.compactRevision) return etcdError(Errors.compacted);
+    if (revision > this.revision) return etcdError(Errors.futureRevision);
     this.compactRevision = revision;
-    return { response: { header: this.header() } satisfies CompactionResponse };
+    return respond ? { header: this.header() } : undefined;
   }
 
-  private applyLeaseGrant(id: bigint, ttlSeconds: number): ApplyResult {
+  private applyLeaseGrant(id: bigint, ttlSeconds: number, respond: boolean): LeaseGrantResponse | EtcdError | undefined {
     const invalid = validateLeaseGrant({ TTL: ttlSeconds });
-    if (invalid) return { error: invalid };
-    if (id === NO_LEASE) return { error: etcdError(Errors.leaseNotFound) };
-    if (this.leases.has(id)) return { error: etcdError(Errors.leaseExists) };
+    if (invalid) return invalid;
+    if (id === NO_LEASE) return etcdError(Errors.leaseNotFound);
+    if (this.leases.has(id)) return etcdError(Errors.leaseExists);
     const ttl = Math.max(ttlSeconds, this.leaseTTLMinSeconds);
     this.leases.grant(id, ttl);
-    return { response: { header: this.header(), ID: id, TTL: ttl } satisfies LeaseGrantResponse };
+    return respond ? { header: this.header(), ID: id, TTL: ttl } : undefined;
   }
 
-  private applyLeaseRevoke(id: bigint): ApplyResult {
-    if (!this.leases.has(id)) return { error: etcdError(Errors.leaseNotFound) };
+  private applyLeaseRevoke(id: bigint, respond: boolean): LeaseRevokeResponse | EtcdError | undefined {
+    if (!this.leases.has(id)) return etcdError(Errors.leaseNotFound);
     const keys = this.leases.remove(id);
     this.writeSub = 0;
     for (const entry of keys) {
@@ -320,7 +325,7 @@ export class MvccStore {
       this.appendTombstone(entry);
     }
     this.endWrite();
-    return { response: { header: this.header() } satisfies LeaseRevokeResponse };
+    return respond ? { header: this.header() } : undefined;
   }
 
   private applyAlarm(action: 'activate' | 'deactivate', memberId: string, alarm: AlarmType): AlarmResponse {
@@ -358,7 +363,7 @@ export class MvccStore {
   }
 
   /** Writes one put at revision+1; the caller has checked lease and key existence. Returns the prev kv if asked. */
-  private put(req: PutRequest): KeyValue | undefined {
+  private put(req: PutRequest, respond = true): KeyValue | undefined {
     const key = bytesToKey(req.key);
     let entry = this.index.get(key);
     if (!entry) {
@@ -390,7 +395,7 @@ export class MvccStore {
     }
     const state = live ? (last >= this._log.headSeq ? last : STATE_BASE) : STATE_NONE;
     const lease = req.ignoreLease ? oldLease : asLease(req.lease);
-    const prevKv = req.prevKv && live ? this.kvOf(entry, state, false) : undefined;
+    const prevKv = respond && req.prevKv && live ? this.kvOf(entry, state, false) : undefined;
     if (oldLease !== lease) {
       if (oldLease !== NO_LEASE) this.leases.detach(oldLease, entry);
       if (lease !== NO_LEASE) this.leases.attach(lease, entry);
@@ -415,7 +420,7 @@ export class MvccStore {
     this.sizeBytesValue += entry.key.length + mvccLimits.recordOverheadBytes;
   }
 
-  private deleteRange(req: DeleteRangeRequest): { deleted: number; prevKvs: KeyValue[] } {
+  private deleteRange(req: DeleteRangeRequest, respond = true): { deleted: number; prevKvs: KeyValue[] } {
     const targets: Array<{ entry: KeyEntry; state: KeyState }> = [];
     this.scan(spanOf(req.key, req.rangeEnd), (entry) => {
       const state = this.currentState(entry);
@@ -423,7 +428,7 @@ export class MvccStore {
     });
     const prevKvs: KeyValue[] = [];
     for (const { entry, state } of targets) {
-      if (req.prevKv) prevKvs.push(this.kvOf(entry, state, false));
+      if (respond && req.prevKv) prevKvs.push(this.kvOf(entry, state, false));
       this.appendTombstone(entry);
     }
     return { deleted: targets.length, prevKvs };
@@ -436,18 +441,18 @@ export class MvccStore {
    * puts are checked (key exists for ignore_value/ignore_lease, then lease exists) and its ranges' revisions, and only
    * then does anything change. Sub-responses carry only a revision: the revision the txn's view had at that op.
    */
-  private txn(req: TxnRequest, mayWrite: boolean): ApplyResult {
+  private txn(req: TxnRequest, mayWrite: boolean, respond: boolean): TxnResponse | EtcdError | undefined {
     const path = this.evaluate(req);
     if (mayWrite) {
       const putError = this.checkPuts(req, path);
-      if (putError) return { error: putError };
+      if (putError) return putError;
     }
     const rangeError = this.checkRanges(req, path);
-    if (rangeError) return { error: rangeError };
+    if (rangeError) return rangeError;
     this.writeSub = 0;
-    const responses = this.executeBranch(req, path);
+    const responses = this.executeBranch(req, path, respond);
     this.endWrite();
-    return { response: { header: this.header(), succeeded: path.succeeded, responses } satisfies TxnResponse };
+    return respond ? { header: this.header(), succeeded: path.succeeded, responses } : undefined;
   }
 
   /** A read-only txn served outside the log (a linearizable or serializable read). */
@@ -455,9 +460,9 @@ export class MvccStore {
     const invalid = validateTxn(req, this.txnOpsMax);
     if (invalid) throw invalid;
     assert(txnIsReadOnlyDeep(req), 'readTxn given a txn that writes');
-    const result = this.txn(req, false);
-    if ('error' in result) throw result.error;
-    return result.response as TxnResponse;
+    const result = this.txn(req, false, true);
+    if (result instanceof EtcdError) throw result;
+    return result!;
   }
 
   private evaluate(req: TxnRequest): TxnPath {
@@ -550,36 +555,41 @@ export class MvccStore {
     return undefined;
   }
 
-  private executeBranch(req: TxnRequest, path: TxnPath): ResponseOp[] {
+  /** Runs the chosen branch. Without `respond`, ranges are skipped (they change nothing) and no responses are built. */
+  private executeBranch(req: TxnRequest, path: TxnPath, respond: boolean): ResponseOp[] {
     const responses: ResponseOp[] = [];
     let nestedAt = 0;
     for (const op of (path.succeeded ? req.success : req.failure) ?? []) {
-      responses.push(this.executeOp(op, path, () => nestedAt++));
+      if ('requestTxn' in op) {
+        const nestedPath = path.nested[nestedAt++]!;
+        const nested = this.executeBranch(op.requestTxn, nestedPath, respond);
+        if (respond) responses.push({ responseTxn: { header: subHeader(0), succeeded: nestedPath.succeeded, responses: nested } });
+      } else {
+        const response = this.executeOp(op, respond);
+        if (response) responses.push(response);
+      }
     }
     return responses;
   }
 
-  private executeOp(op: RequestOp, path: TxnPath, nextNested: () => number): ResponseOp {
+  private executeOp(op: RequestOp, respond: boolean): ResponseOp | undefined {
     if ('requestRange' in op) {
+      if (!respond) return undefined;
       const result = this.rangeAt(op.requestRange, this.viewRevision());
       if ('error' in result) throw result.error; // checked before the txn started
       result.response.header = subHeader(this.viewRevision());
       return { responseRange: result.response };
     }
     if ('requestPut' in op) {
-      const prevKv = this.put(op.requestPut);
+      const prevKv = this.put(op.requestPut, respond);
+      if (!respond) return undefined;
       const response: PutResponse = { header: subHeader(this.revision + 1) };
       if (prevKv) response.prevKv = prevKv;
       return { responsePut: response };
     }
     if ('requestDeleteRange' in op) {
-      const { deleted, prevKvs } = this.deleteRange(op.requestDeleteRange);
-      return { responseDeleteRange: { header: subHeader(this.viewRevision()), deleted, prevKvs } };
-    }
-    if ('requestTxn' in op) {
-      const nestedPath = path.nested[nextNested()]!;
-      const responses = this.executeBranch(op.requestTxn, nestedPath);
-      return { responseTxn: { header: subHeader(0), succeeded: nestedPath.succeeded, responses } };
+      const { deleted, prevKvs } = this.deleteRange(op.requestDeleteRange, respond);
+      return respond ? { responseDeleteRange: { header: subHeader(this.viewRevision()), deleted, prevKvs } } : undefined;
     }
     return assertNever(op as never, 'request op');
   }

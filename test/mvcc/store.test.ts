@@ -399,22 +399,29 @@ test('hashKV: bounds, and the same value whether compacted history was freed or 
   t.is(freed.hashKV(201).compactRevision, 200);
 });
 
-test('entries: outcomes, no-ops, replays and terms', (t) => {
+test('entries: outcomes for this member only, no-ops, replays and terms', (t) => {
   const s = store();
-  const applied: Array<{ index: number; result: unknown }> = [];
+  const outcomes: unknown[] = [];
   s.applyEntries(
-    [noop(1, 2), entry(2, { type: 'put', req: { key: b('a'), value: b('1') } }, { term: 2 }), entry(3, { type: 'put', req: { key: b(''), value: b('1') } }, { term: 3 })],
-    (a) => applied.push({ index: a.index, result: a.result && plain(a.result) }),
+    [
+      noop(1, 2),
+      entry(2, { type: 'put', req: { key: b('a'), value: b('1') } }, { term: 2, id: 7 }),
+      entry(3, { type: 'put', req: { key: b(''), value: b('1') } }, { term: 3, id: 8 }),
+      entry(4, { type: 'put', req: { key: b('b'), value: b('1') } }, { term: 3, id: 9, member: 'm2' }),
+      entry(5, { type: 'put', req: { key: b('c'), value: b('1') } }, { term: 3, id: 0 }),
+    ],
+    (o) => outcomes.push(o),
   );
-  t.is(s.appliedIndex, 3);
+  t.is(s.appliedIndex, 5);
   t.is(s.raftTerm, 3);
-  t.is(s.revision, 2);
-  t.deepEqual(applied.map((a) => a.index), [1, 2, 3]);
-  t.is(applied[0]!.result, undefined);
-  t.deepEqual(applied[2]!.result, errorOf(Errors.emptyKey));
-  s.applyEntries([entry(2, { type: 'put', req: { key: b('a'), value: b('again') } }), entry(4, { type: 'put', req: { key: b('b'), value: b('2') } })]);
-  t.is(s.revision, 3, 'entries at or below the applied index are skipped');
-  t.throws(() => s.applyEntries([entry(6, { type: 'put', req: { key: b('c'), value: b('3') } })]), { message: /applied after 4/ });
+  t.is(s.revision, 4, 'requests of other members and unanswered ones are applied all the same');
+  t.deepEqual(outcomes, [
+    { id: 7, response: { header: { clusterId: 'c1', memberId: 'm1', revision: 2, raftTerm: 2 } } },
+    { id: 8, error: { code: Errors.emptyKey.code, message: Errors.emptyKey.message } },
+  ]);
+  s.applyEntries([entry(2, { type: 'put', req: { key: b('a'), value: b('again') } }), entry(6, { type: 'put', req: { key: b('d'), value: b('2') } })]);
+  t.is(s.revision, 5, 'entries at or below the applied index are skipped');
+  t.throws(() => s.applyEntries([entry(8, { type: 'put', req: { key: b('c'), value: b('3') } })]), { message: /applied after 6/ });
 });
 
 test('alarms: NOSPACE refuses puts, txns with puts and grants; CORRUPT refuses everything', (t) => {
