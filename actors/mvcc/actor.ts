@@ -166,13 +166,15 @@ export class MvccShell {
   pump(): void {
     if (!this.restoring) {
       this.hub.deliverApplied();
-      this.store.compactHistory();
+      this.store.compactHistory(mvccLimits.compactionRecordsPerStep);
       this.serveReads();
-      if (this.hub.syncStep()) this.scheduleCatchUp();
+      const catchingUp = this.hub.syncStep();
+      if (catchingUp || (this.store.compactionPending && this.store.imageStreamsOpen === 0)) this.scheduleCatchUp();
     }
     this.flush();
   }
 
+  /** Continues unfinished background work (watcher catch-up, physical compaction) in a later turn. */
   private scheduleCatchUp(): void {
     if (this.catchUpTimer) return;
     this.catchUpTimer = this.ctx.clock.setTimer(0, () => {

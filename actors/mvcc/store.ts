@@ -876,13 +876,32 @@ export class MvccStore {
   /**
    * Frees the history below the compaction revision: records superseded by a newer one at or below it go, the
    * newest state at or below it of each key becomes that key's base (or the key goes, if that state is a deletion),
-   * and whole chunks are released. Deferred while an image stream is open. Returns true when it ran.
+   * and whole chunks are released. Deferred while an image stream is open. Returns true when it did some work.
+   *
+   * At most about `recordsMax` records are freed per call: a large compaction is carried out as a series of smaller
+   * ones at intermediate revisions (each leaves the store exactly as a compaction there would), so applying never
+   * stalls for long; call again while `compactionPending`.
    */
-  compactHistory(): boolean {
+  compactHistory(recordsMax = Infinity): boolean {
     if (!this.compactionPending || this.openImageStreams > 0) return false;
-    const compactRev = this.compactRevision;
     const log = this._log;
-    const endSeq = log.seekRevision(compactRev);
+    let compactRev = this.compactRevision;
+    let endSeq = log.seekRevision(compactRev);
+    if (log.records > recordsMax) {
+      // stop at the revision of the record `recordsMax` in (records of that revision stay)
+      const first = log.firstSeq();
+      let seq = first;
+      for (let n = 0; n < recordsMax && seq < endSeq; n++) seq = log.nextSeq(seq);
+      if (seq < endSeq) {
+        // always free at least the first revision, however many records it has
+        const firstMain = this.mainOfRecord(first);
+        while (seq < endSeq && this.mainOfRecord(seq) <= firstMain) seq = log.nextSeq(seq);
+        if (seq < endSeq) {
+          compactRev = this.mainOfRecord(seq);
+          endSeq = log.seekRevision(compactRev);
+        }
+      }
+    }
     const touched = new Set<KeyEntry>();
     for (let seq = log.firstSeq(); seq < endSeq; seq = log.nextSeq(seq)) {
       const chunk = log.chunkOf(seq);

@@ -36,7 +36,11 @@ export class WatchHarness {
   readonly sets = new Map<number, { streamIds: number[]; watchIds: number[] }>();
   private pendingCreates: Array<{ streamId: number; req: WatchCreateRequest; start: number }> = [];
 
-  constructor(options: HubOptions = {}) {
+  constructor(
+    options: HubOptions = {},
+    /** History records freed per end of turn (compaction in steps, as the actor does it). */
+    private readonly compactBudget = Infinity,
+  ) {
     this.hub = new WatchHub(this.store, options);
   }
 
@@ -49,7 +53,7 @@ export class WatchHarness {
   endOfTurn(): void {
     this.hub.deliverApplied();
     this.collect(undefined);
-    this.store.compactHistory();
+    this.store.compactHistory(this.compactBudget);
   }
 
   syncStep(): boolean {

@@ -45,7 +45,7 @@ const watchOp: fc.Arbitrary<WatchOp> = fc.oneof(
 );
 
 function runWatchSequence(ops: WatchOp[]): string[] {
-  const h = new WatchHarness({ syncRecordsPerStep: 5, batchRevisionsMax: 3, recipientSetMin: 2 });
+  const h = new WatchHarness({ syncRecordsPerStep: 5, batchRevisionsMax: 3, recipientSetMin: 2 }, 4);
   for (const op of ops) {
     switch (op.type) {
       case 'write': {
