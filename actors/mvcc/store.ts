@@ -120,8 +120,11 @@ interface TxnPath {
 
 const EMPTY_HEADER_IDS = { clusterId: '', memberId: '' };
 
+/** One shared empty value: a zero-length array has no bytes to change, and allocating one per key costs ~200 B. */
+const EMPTY_BYTES = new Uint8Array(0);
+
 function emptyBytes(): Uint8Array {
-  return new Uint8Array(0);
+  return EMPTY_BYTES;
 }
 
 function asLease(value: bigint | number | undefined): bigint {
@@ -654,9 +657,29 @@ export class MvccStore {
       kept = kept.slice(0, limit);
       more = true;
     }
-    const keysOnly = req.keysOnly === true;
-    const kvs = kept.map(({ entry, state }) => this.kvOf(entry, state, keysOnly));
-    return { response: { header: this.header(current), kvs, more, count } };
+    return { response: { header: this.header(current), kvs: this.kvsOf(kept, req.keysOnly === true), more, count } };
+  }
+
+  /**
+   * KeyValues for a response: the keys are copied into one shared buffer (one allocation for the response instead of
+   * one per key), the values are views into the history arena or fresh copies of based values.
+   */
+  private kvsOf(items: Array<{ entry: KeyEntry; state: KeyState }>, keysOnly: boolean): KeyValue[] {
+    let total = 0;
+    for (const item of items) total += item.entry.key.length;
+    const pool = Buffer.allocUnsafe(total);
+    const buffer = pool.buffer;
+    let offset = pool.byteOffset;
+    const kvs = new Array<KeyValue>(items.length);
+    for (let n = 0; n < items.length; n++) {
+      const { entry, state } = items[n]!;
+      const k = entry.key;
+      const key = new Uint8Array(buffer, offset, k.length);
+      for (let i = 0; i < k.length; i++) key[i] = k.charCodeAt(i);
+      offset += k.length;
+      kvs[n] = this.kvWithKey(entry, state, keysOnly, key);
+    }
+    return kvs;
   }
 
   /**
@@ -760,9 +783,13 @@ export class MvccStore {
    * for as long as the caller holds them, since records are never rewritten in place.
    */
   kvOf(entry: KeyEntry, state: KeyState, keysOnly: boolean): KeyValue {
+    return this.kvWithKey(entry, state, keysOnly, keyToBytes(entry.key));
+  }
+
+  private kvWithKey(entry: KeyEntry, state: KeyState, keysOnly: boolean, key: Uint8Array): KeyValue {
     if (state === STATE_BASE) {
       return {
-        key: keyToBytes(entry.key),
+        key,
         createRevision: entry.baseCreate,
         modRevision: entry.baseMod,
         version: entry.baseVersion,
@@ -773,7 +800,7 @@ export class MvccStore {
     const chunk = this._log.chunkOf(state);
     const i = state - chunk.firstSeq;
     return {
-      key: keyToBytes(entry.key),
+      key,
       createRevision: chunk.create[i]!,
       modRevision: chunk.main[i]!,
       version: chunk.version[i]!,

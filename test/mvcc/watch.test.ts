@@ -403,3 +403,25 @@ test('after a restore, synced watchers catch up from the restored history withou
   t.deepEqual(h.watchers.get('1/0')!.received.map((r) => r.event.kv.modRevision), Array.from({ length: 20 }, (_, i) => 12 + i));
   t.deepEqual(h.verify(), []);
 });
+
+test('limits: creates beyond the watcher or stream bound are refused, not queued', (t) => {
+  const h = new WatchHarness({ watchersMax: 2, streamsMax: 2 });
+  h.create(1, { key: b('a') });
+  h.create(2, { key: b('a') });
+  h.create(3, { key: b('a') }); // third stream
+  h.create(1, { key: b('b') }); // third watcher
+  const refused = responses(h.log).filter((r) => r.response.canceled);
+  t.deepEqual(
+    refused.map((r) => [r.streamId, r.response.watchId, r.response.cancelReason]),
+    [
+      [3, -1, 'etcdserver: too many requests'],
+      [1, -1, 'etcdserver: too many requests'],
+    ],
+  );
+  h.hub.setStreamBlocked(9, true); // unknown stream at the bound: ignored
+  t.is(h.hub.stats().streams, 2);
+  h.apply({ type: 'put', req: { key: b('a'), value: b('1') } });
+  h.endOfTurn();
+  t.deepEqual(h.deliveries().map((d) => d.streamIds), [[1, 2]]);
+  t.deepEqual(h.verify(), []);
+});
