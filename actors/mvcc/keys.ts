@@ -91,11 +91,6 @@ export function spanOf(key: Uint8Array, rangeEnd: Uint8Array | undefined): KeySp
   return { start, end: bytesToKey(rangeEnd) };
 }
 
-export function spanContains(span: KeySpan, key: KeyString): boolean {
-  if (span.end === undefined) return key === span.start;
-  return key >= span.start && key < span.end;
-}
-
 /** etcd's prefix end: the prefix with its last byte below 0xff incremented and the rest dropped; "\0" when none. */
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
   for (let i = prefix.length - 1; i >= 0; i--) {

@@ -46,7 +46,7 @@ import { EntryDecodeError } from './errors.js';
 import { HistoryLog, RecordFlags, recordValue } from './history.js';
 import { ImageRestorer, ImageStream } from './image.js';
 import { KeyEntry, NO_LEASE } from './key-entry.js';
-import { bytesToKey, bytesToLatin1, compareBytes, KEY_UNBOUNDED, keyToBytes, latin1ToBytes, spanOf, type KeySpan } from './keys.js';
+import { bytesToKey, bytesToLatin1, compareBytes, keyToBytes, latin1ToBytes, spanOf, type KeySpan } from './keys.js';
 import { LeaseTable, type Lease } from './leases.js';
 import { mvccLimits } from './limits.js';
 import { validateDeleteRange, validateLeaseGrant, validatePut, validateRange, validateTxn } from './validate.js';
@@ -1162,4 +1162,3 @@ function txnIsReadOnlyDeep(req: TxnRequest): boolean {
   return branch(req.success) && branch(req.failure);
 }
 
-export { KEY_UNBOUNDED };

@@ -6,7 +6,7 @@
 // watchers; the events for a class are built once and shared by every watcher in it, and each class keeps its list
 // of recipients ready so a delivery to 100,000 watchers is one shared item, not 100,000.
 import { assert } from '../../../runtime/assert.js';
-import { KEY_UNBOUNDED, type KeySpan } from '../keys.js';
+import type { KeySpan } from '../keys.js';
 import { IntervalTree } from './interval-tree.js';
 
 export const ClassBits = {
@@ -232,4 +232,3 @@ function note(group: WatchGroup, seq: number, pass: number, touched: WatchGroup[
   group.matchedCount++;
 }
 
-export { KEY_UNBOUNDED };
