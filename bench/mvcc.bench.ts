@@ -119,67 +119,7 @@ function best(runs: number, fn: () => number): number {
   return top;
 }
 
-export async function mvccBenchmarks(): Promise<BenchResult[]> {
-  const results: BenchResult[] = [];
-  const vals = values(64, 256);
-
-  // ---- apply throughput
-  {
-    const keySpace = randomKeys(1_000_000, 1);
-    const random = new SeededRandom(2);
-    const overwrite = new Uint32Array(1_000_000).map(() => random.int(100_000));
-    const inserts = new Uint32Array(1_000_000).map((_, i) => i);
-    results.push({ name: 'apply put, store only: 1M puts over 100k keys (8 B key, 256 B value)', value: best(2, () => applyPuts(keySpace, overwrite, vals)), unit: 'puts/s' });
-    results.push({ name: 'apply put, store only: 1M new keys in random order', value: best(2, () => applyPuts(keySpace, inserts, vals)), unit: 'puts/s' });
-    const overwriteEntries = encodeEntries(keySpace, overwrite.subarray(0, 300_000), vals);
-    results.push({
-      name: 'apply from raft entries (CBOR decode + apply + outcome), 300k puts over 100k keys',
-      value: best(3, () => applyEntries(overwriteEntries, () => undefined)),
-      unit: 'puts/s',
-      note: 'target >= 300,000',
-    });
-    results.push({ name: 'apply from raft entries as a follower (no responses built)', value: best(3, () => applyEntries(overwriteEntries, () => undefined, false)), unit: 'puts/s' });
-    const insertEntries = encodeEntries(keySpace, inserts.subarray(0, 300_000), vals);
-    results.push({ name: 'apply from raft entries, 300k new keys', value: best(3, () => applyEntries(insertEntries, () => undefined)), unit: 'puts/s' });
-    results.push({
-      name: 'apply from raft entries with 10k single-key watchers attached',
-      value: best(3, () =>
-        applyEntries(overwriteEntries, (store) => {
-          const hub = new WatchHub(store);
-          for (let i = 0; i < 10_000; i++) hub.create(1 + (i % 100), { key: keySpace[i * 10]! });
-          hub.takeOutput();
-          return hub;
-        }),
-      ),
-      unit: 'puts/s',
-      note: 'about one put in ten matches a watcher',
-    });
-  }
-
-  // ---- range of 1,000 keys
-  {
-    const store = new MvccStore();
-    const keys = Array.from({ length: 100_000 }, (_, i) => new TextEncoder().encode(`key/${String(i).padStart(6, '0')}`));
-    for (let i = 0; i < keys.length; i++) store.apply({ type: 'put', req: { key: keys[i]!, value: vals[i % vals.length]! } });
-    for (let i = 0; i < 100_000; i++) store.apply({ type: 'put', req: { key: keys[(i * 7919) % keys.length]!, value: vals[i % vals.length]! } });
-    const rounds = 2_000;
-    const measure = (extra: Record<string, unknown>) => {
-      const t0 = now();
-      let n = 0;
-      for (let r = 0; r < rounds; r++) {
-        const start = (r * 997) % 99_000;
-        n += store.range({ key: keys[start]!, rangeEnd: keys[start + 1000]!, ...extra }).kvs.length;
-      }
-      if (extra.countOnly === undefined && n !== rounds * 1000 && extra.limit === undefined) throw new Error('short range');
-      return rounds / seconds(t0);
-    };
-    results.push({ name: 'range 1,000 keys (values, of 100k keys, 200k revisions)', value: best(2, () => measure({})), unit: 'ranges/s' });
-    results.push({ name: 'range 1,000 keys, keys_only', value: best(2, () => measure({ keysOnly: true })), unit: 'ranges/s' });
-    results.push({ name: 'range 1,000 keys, count_only', value: best(2, () => measure({ countOnly: true })), unit: 'ranges/s' });
-    results.push({ name: 'range 1,000 keys at an old revision (history walk)', value: best(2, () => measure({ revision: 150_000 })), unit: 'ranges/s' });
-    results.push({ name: 'range 1,000 keys, limit 10 (count still covers all)', value: best(2, () => measure({ limit: 10 })), unit: 'ranges/s' });
-  }
-
+export function memoryBenchmarks(results: BenchResult[]): void {
   // ---- memory (stores are kept referenced until measured: V8 frees what a function no longer uses)
   {
     const n = 500_000;
@@ -237,7 +177,73 @@ export async function mvccBenchmarks(): Promise<BenchResult[]> {
     results.push({ name: 'memory per watcher (single key)', value: (memoryBytes() - watchBase) / 100_000, unit: 'B/watcher' });
     if (retained.length !== 2 || inputs.length !== 3) throw new Error('retained');
   }
+}
 
+function applyBenchmarks(results: BenchResult[]): void {
+  const vals = values(64, 256);
+  // ---- apply throughput
+  {
+    const keySpace = randomKeys(1_000_000, 1);
+    const random = new SeededRandom(2);
+    const overwrite = new Uint32Array(1_000_000).map(() => random.int(100_000));
+    const inserts = new Uint32Array(1_000_000).map((_, i) => i);
+    results.push({ name: 'apply put, store only: 1M puts over 100k keys (8 B key, 256 B value)', value: best(2, () => applyPuts(keySpace, overwrite, vals)), unit: 'puts/s' });
+    results.push({ name: 'apply put, store only: 1M new keys in random order', value: best(2, () => applyPuts(keySpace, inserts, vals)), unit: 'puts/s' });
+    const overwriteEntries = encodeEntries(keySpace, overwrite.subarray(0, 300_000), vals);
+    results.push({
+      name: 'apply from raft entries (CBOR decode + apply + outcome), 300k puts over 100k keys',
+      value: best(3, () => applyEntries(overwriteEntries, () => undefined)),
+      unit: 'puts/s',
+      note: 'target >= 300,000',
+    });
+    results.push({ name: 'apply from raft entries as a follower (no responses built)', value: best(3, () => applyEntries(overwriteEntries, () => undefined, false)), unit: 'puts/s' });
+    const insertEntries = encodeEntries(keySpace, inserts.subarray(0, 300_000), vals);
+    results.push({ name: 'apply from raft entries, 300k new keys', value: best(3, () => applyEntries(insertEntries, () => undefined)), unit: 'puts/s' });
+    results.push({
+      name: 'apply from raft entries with 10k single-key watchers attached',
+      value: best(3, () =>
+        applyEntries(overwriteEntries, (store) => {
+          const hub = new WatchHub(store);
+          for (let i = 0; i < 10_000; i++) hub.create(1 + (i % 100), { key: keySpace[i * 10]! });
+          hub.takeOutput();
+          return hub;
+        }),
+      ),
+      unit: 'puts/s',
+      note: 'about one put in ten matches a watcher',
+    });
+  }
+}
+
+function rangeBenchmarks(results: BenchResult[]): void {
+  const vals = values(64, 256);
+  // ---- range of 1,000 keys
+  {
+    const store = new MvccStore();
+    const keys = Array.from({ length: 100_000 }, (_, i) => new TextEncoder().encode(`key/${String(i).padStart(6, '0')}`));
+    for (let i = 0; i < keys.length; i++) store.apply({ type: 'put', req: { key: keys[i]!, value: vals[i % vals.length]! } });
+    for (let i = 0; i < 100_000; i++) store.apply({ type: 'put', req: { key: keys[(i * 7919) % keys.length]!, value: vals[i % vals.length]! } });
+    const rounds = 2_000;
+    const measure = (extra: Record<string, unknown>) => {
+      const t0 = now();
+      let n = 0;
+      for (let r = 0; r < rounds; r++) {
+        const start = (r * 997) % 99_000;
+        n += store.range({ key: keys[start]!, rangeEnd: keys[start + 1000]!, ...extra }).kvs.length;
+      }
+      if (extra.countOnly === undefined && n !== rounds * 1000 && extra.limit === undefined) throw new Error('short range');
+      return rounds / seconds(t0);
+    };
+    results.push({ name: 'range 1,000 keys (values, of 100k keys, 200k revisions)', value: best(2, () => measure({})), unit: 'ranges/s' });
+    results.push({ name: 'range 1,000 keys, keys_only', value: best(2, () => measure({ keysOnly: true })), unit: 'ranges/s' });
+    results.push({ name: 'range 1,000 keys, count_only', value: best(2, () => measure({ countOnly: true })), unit: 'ranges/s' });
+    results.push({ name: 'range 1,000 keys at an old revision (history walk)', value: best(2, () => measure({ revision: 150_000 })), unit: 'ranges/s' });
+    results.push({ name: 'range 1,000 keys, limit 10 (count still covers all)', value: best(2, () => measure({ limit: 10 })), unit: 'ranges/s' });
+  }
+}
+
+function watchBenchmarks(results: BenchResult[]): void {
+  const vals = values(64, 256);
   // ---- watch fan-out
   {
     const fanout = 100_000;
@@ -303,6 +309,15 @@ export async function mvccBenchmarks(): Promise<BenchResult[]> {
     if (delivered !== fanout) throw new Error(`batch delivered ${delivered}`);
     results.push({ name: 'a batch of 100k events, each to its own watcher (match + build)', value: (batchSeconds / fanout) * 1e6, unit: 'us/event' });
   }
+}
+
+export async function mvccBenchmarks(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  // memory first, on a clean heap; each group in its own function so its data is gone before the next starts
+  memoryBenchmarks(results);
+  applyBenchmarks(results);
+  rangeBenchmarks(results);
+  watchBenchmarks(results);
   return results;
 }
 
