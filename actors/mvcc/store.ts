@@ -127,6 +127,14 @@ function emptyBytes(): Uint8Array {
   return EMPTY_BYTES;
 }
 
+/**
+ * An integer read from a Float64Array, handed back as a 31-bit integer when it fits, so V8 keeps the field it is stored
+ * in untagged (a float stored in a long-lived object's field makes V8 box every such field: 16 bytes each).
+ */
+function small(value: number): number {
+  return value <= 0x3fffffff ? value | 0 : value;
+}
+
 function asLease(value: bigint | number | undefined): bigint {
   if (value === undefined) return NO_LEASE;
   return typeof value === 'bigint' ? value : BigInt(value);
@@ -660,25 +668,10 @@ export class MvccStore {
     return { response: { header: this.header(current), kvs: this.kvsOf(kept, req.keysOnly === true), more, count } };
   }
 
-  /**
-   * KeyValues for a response: the keys are copied into one shared buffer (one allocation for the response instead of
-   * one per key), the values are views into the history arena or fresh copies of based values.
-   */
+  /** KeyValues for a response: keys in small shared slabs (keyToBytes), values as views into the history arena. */
   private kvsOf(items: Array<{ entry: KeyEntry; state: KeyState }>, keysOnly: boolean): KeyValue[] {
-    let total = 0;
-    for (const item of items) total += item.entry.key.length;
-    const pool = Buffer.allocUnsafe(total);
-    const buffer = pool.buffer;
-    let offset = pool.byteOffset;
     const kvs = new Array<KeyValue>(items.length);
-    for (let n = 0; n < items.length; n++) {
-      const { entry, state } = items[n]!;
-      const k = entry.key;
-      const key = new Uint8Array(buffer, offset, k.length);
-      for (let i = 0; i < k.length; i++) key[i] = k.charCodeAt(i);
-      offset += k.length;
-      kvs[n] = this.kvWithKey(entry, state, keysOnly, key);
-    }
+    for (let n = 0; n < items.length; n++) kvs[n] = this.kvOf(items[n]!.entry, items[n]!.state, keysOnly);
     return kvs;
   }
 
@@ -801,9 +794,9 @@ export class MvccStore {
     const i = state - chunk.firstSeq;
     return {
       key,
-      createRevision: chunk.create[i]!,
-      modRevision: chunk.main[i]!,
-      version: chunk.version[i]!,
+      createRevision: small(chunk.create[i]!),
+      modRevision: small(chunk.main[i]!),
+      version: small(chunk.version[i]!),
       value: keysOnly ? emptyBytes() : recordValue(chunk, i),
       lease: chunk.leaseAt(i),
     };
@@ -839,15 +832,15 @@ export class MvccStore {
     const chunk = this._log.chunkOf(seq);
     const i = seq - chunk.firstSeq;
     const entry = chunk.keys[i]!;
-    const main = chunk.main[i]!;
+    const main = small(chunk.main[i]!);
     const tombstone = (chunk.flags[i]! & RecordFlags.Tombstone) !== 0;
     const kv: KeyValue = tombstone
       ? { key: keyToBytes(entry.key), createRevision: 0, modRevision: main, version: 0, value: emptyBytes(), lease: NO_LEASE }
       : {
           key: keyToBytes(entry.key),
-          createRevision: chunk.create[i]!,
+          createRevision: small(chunk.create[i]!),
           modRevision: main,
-          version: chunk.version[i]!,
+          version: small(chunk.version[i]!),
           value: recordValue(chunk, i),
           lease: chunk.leaseAt(i),
         };
@@ -944,9 +937,9 @@ export class MvccStore {
         // the state at the compaction is a record being freed: keep it as the base
         const chunk = log.chunkOf(state);
         const i = state - chunk.firstSeq;
-        entry.baseMod = chunk.main[i]!;
-        entry.baseCreate = chunk.create[i]!;
-        entry.baseVersion = chunk.version[i]!;
+        entry.baseMod = small(chunk.main[i]!);
+        entry.baseCreate = small(chunk.create[i]!);
+        entry.baseVersion = small(chunk.version[i]!);
         entry.baseLease = chunk.leaseAt(i);
         const start = chunk.valueStart[i]!;
         entry.baseValue = bytesToLatin1(chunk.arena, start, start + chunk.valueLength[i]!);
@@ -1090,9 +1083,9 @@ export class MvccStore {
   restoreBase(key: string, mod: number, create: number, version: number, lease: bigint, value: string): void {
     assert(!this.index.has(key), 'image holds a key twice');
     const entry = new KeyEntry(key);
-    entry.baseMod = mod;
-    entry.baseCreate = create;
-    entry.baseVersion = version;
+    entry.baseMod = small(mod);
+    entry.baseCreate = small(create);
+    entry.baseVersion = small(version);
     entry.baseLease = lease;
     entry.baseValue = value;
     this.index.set(key, entry);
