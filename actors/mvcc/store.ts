@@ -10,8 +10,10 @@
 //   - `index` (Map) finds a key's entry in O(1) for puts; `tree` (a B+ tree over the same entries) gives key order
 //     for ranges. Both hold every key that has history or a base, including deleted keys not yet compacted away.
 //   - `log` (history.ts) holds every record since the last physical compaction in revision order, packed in columns.
-//   - compaction is logical at once (reads below it fail) and physical right after the batch is delivered to
-//     watchers, or later while a snapshot image is being streamed (the image must see a frozen history).
+//   - compaction is logical at once (reads below it fail) and physical after the batch has been delivered to
+//     watchers, in bounded steps (compactHistory), and not while a snapshot image is being streamed (the image must
+//     see a frozen history).
+//   - only the member that proposed a request needs its response: entries of other members are applied quietly.
 //
 // Semantics are etcd 3.4's, checked against a running etcd 3.4.23; the points that surprised us are recorded in
 // test/mvcc/store.test.ts next to the tests that pin them.
@@ -128,8 +130,8 @@ function emptyBytes(): Uint8Array {
 }
 
 /**
- * An integer read from a Float64Array, handed back as a 31-bit integer when it fits, so V8 keeps the field it is stored
- * in untagged (a float stored in a long-lived object's field makes V8 box every such field: 16 bytes each).
+ * An integer read from a Float64Array, handed back as a small integer when it fits: V8 then stores it in an object
+ * field as is, where a float would make it box that field in every object of the shape (16 more bytes each).
  */
 function small(value: number): number {
   return value <= 0x3fffffff ? value | 0 : value;
