@@ -462,6 +462,7 @@ export class MvccStore {
     }
     const rangeError = this.checkRanges(req, path);
     if (rangeError) return rangeError;
+    if (mayWrite && this.putAfterItsDelete(req, path, [])) return etcdError(Errors.keyNotFound);
     this.writeSub = 0;
     const responses = this.executeBranch(req, path, respond);
     this.endWrite();
@@ -549,6 +550,32 @@ export class MvccStore {
       }
     }
     return undefined;
+  }
+
+  /**
+   * True when the chosen path puts with ignore_value or ignore_lease a key that an earlier op of the same txn deleted.
+   * etcd's duplicate-key rules let that through (a delete with range_end "\0" conflicts with nothing) and etcd 3.4.23
+   * then panics while applying it ("unexpected error during txn: key not found"), taking the member down; here the
+   * txn fails with that same error before anything changes, on every member alike.
+   */
+  private putAfterItsDelete(req: TxnRequest, path: TxnPath, deleted: KeySpan[]): boolean {
+    let nestedAt = 0;
+    for (const op of (path.succeeded ? req.success : req.failure) ?? []) {
+      if ('requestDeleteRange' in op) {
+        deleted.push(spanOf(op.requestDeleteRange.key, op.requestDeleteRange.rangeEnd));
+      } else if ('requestPut' in op) {
+        const put = op.requestPut;
+        if ((put.ignoreValue || put.ignoreLease) && deleted.length > 0) {
+          const key = bytesToKey(put.key);
+          for (const span of deleted) {
+            if (span.end === undefined ? key === span.start : key >= span.start && key < span.end) return true;
+          }
+        }
+      } else if ('requestTxn' in op) {
+        if (this.putAfterItsDelete(op.requestTxn, path.nested[nestedAt++]!, deleted)) return true;
+      }
+    }
+    return false;
   }
 
   private checkRanges(req: TxnRequest, path: TxnPath): EtcdError | undefined {
@@ -818,11 +845,27 @@ export class MvccStore {
     return chunk.keys[seq - chunk.firstSeq]!;
   }
 
-  /** A record at revision == compactRevision that is a tombstone: etcd's compaction drops it, so watchers skip it. */
-  recordCompactedAway(seq: number): boolean {
+  /**
+   * Whether compaction at `compactRev` (default: the store's) removed this record, as etcd's does: every record at or
+   * below it except each key's newest one there, and that one too when it is a deletion. Only records at exactly the
+   * compaction revision are ever asked about (older ones are never read as records): a deletion there, or a put that
+   * the same txn deleted again (a from-key delete after it), is gone for watchers catching up and for images.
+   */
+  recordCompactedAway(seq: number, compactRev: number = this.compactRevision): boolean {
     const chunk = this._log.chunkOf(seq);
     const i = seq - chunk.firstSeq;
-    return (chunk.flags[i]! & RecordFlags.Tombstone) !== 0 && chunk.main[i]! <= this.compactRevision;
+    if (chunk.main[i]! > compactRev) return false;
+    if ((chunk.flags[i]! & RecordFlags.Tombstone) !== 0) return true;
+    // a put: kept only if no later record of its key is at or below the compaction
+    let later = chunk.keys[i]!.last;
+    const head = this._log.headSeq;
+    while (later > seq && later >= head) {
+      const c = this._log.chunkOf(later);
+      const j = later - c.firstSeq;
+      if (c.main[j]! <= compactRev) return true;
+      later = c.prev[j]!;
+    }
+    return false;
   }
 
   /**

@@ -177,6 +177,22 @@ test('range: sorting (etcd 3.4.23)', (t) => {
   t.deepEqual(keys(s.range({ ...span, sortTarget: SortTarget.VALUE, sortOrder: SortOrder.DESCEND })), ['k2', 'k5', 'k4', 'k3', 'k1']);
 });
 
+test('range: a sort target without a sort order sorts only the first limit + 1 keys (etcd 3.4.23)', (t) => {
+  // etcd 3.4.23 with keys put in the order 0xff, a, c: range from a to the end, limit 1, sort_target MOD and no sort
+  // order answered a (mod 3), not 0xff (mod 2): it reads limit + 1 keys in key order, then sorts those. With
+  // sort_order ASCEND it answered 0xff.
+  const s = store();
+  for (const k of ['\xff', 'a', 'c']) put(s, k, '');
+  const span = { key: b('a'), rangeEnd: b('\0'), limit: 1, sortTarget: SortTarget.MOD };
+  const first = (r: RangeResponse) => [...r.kvs[0]!.key];
+  t.deepEqual(first(s.range(span)), [0x61]);
+  t.deepEqual(first(s.range({ ...span, sortOrder: SortOrder.ASCEND })), [0xff]);
+  put(s, 'a', '');
+  put(s, 'a', '');
+  t.deepEqual(first(s.range({ ...span, sortTarget: SortTarget.VERSION })), [0x63]);
+  t.true(s.range(span).more);
+});
+
 test('range: historical reads answer with the current revision in the header; revision bounds (etcd 3.4.23)', (t) => {
   const s = store();
   put(s, 'k1', 'a');
@@ -264,6 +280,32 @@ test('put flags and lease checks (etcd 3.4.23)', (t) => {
   t.is(str(now.value), 'y', 'ignore_value keeps the value');
   t.is(now.lease, 0n, 'a put without lease detaches');
   t.deepEqual(s.leaseTimeToLive(1000n)!.keys, []);
+});
+
+test('a txn that deletes a key from-key and then puts it with ignore_value fails with key not found (etcd 3.4.23 panics)', (t) => {
+  // etcd 3.4.23: put 0xff; txn [delete from a to the end, put 0xff with ignore_value] passes its duplicate check
+  // (a from-key delete conflicts with nothing), then the apply loop panics with "unexpected error during txn:
+  // etcdserver: key not found" and the member exits. Here the txn is refused with that error and nothing changes.
+  const s = store();
+  put(s, '\xff', 'x');
+  const r = plain(
+    s.apply({
+      type: 'txn',
+      req: { compare: [], success: [{ requestDeleteRange: { key: b('a'), rangeEnd: b('\0') } }, { requestPut: { key: b('\xff'), value: b(''), ignoreValue: true } }], failure: [] },
+    }),
+  );
+  t.deepEqual(r, errorOf(Errors.keyNotFound));
+  t.is(s.revision, 2);
+  t.deepEqual(kvList(s.range({ key: b('\xff') }).kvs), ['\xff=x@2']);
+  // the put first and the delete after is fine
+  const ok2 = plain(
+    s.apply({
+      type: 'txn',
+      req: { compare: [], success: [{ requestPut: { key: b('\xff'), value: b(''), ignoreLease: true } }, { requestDeleteRange: { key: b('a'), rangeEnd: b('\0') } }], failure: [] },
+    }),
+  );
+  t.false('error' in ok2);
+  t.is(s.range({ key: b('\xff') }).count, 0);
 });
 
 test('deleteRange: deleted count and prev_kvs in key order', (t) => {
