@@ -136,13 +136,8 @@ export class MvccShell {
   }
 
   private apply(entries: Entry[]): void {
-    const me = this.config.memberId;
-    this.store.applyEntries(entries, (applied) => {
-      const request = applied.request;
-      if (request && applied.result && request.member === me && request.id !== 0) {
-        this.results.push(MvccStore.outcome(request.id, applied.result));
-      }
-    });
+    // the store answers only the requests this member proposed (memberId from the config)
+    this.store.applyEntries(entries, (outcome) => this.results.push(outcome));
   }
 
   private watch(input: WatchInput): void {
@@ -171,13 +166,15 @@ export class MvccShell {
   pump(): void {
     if (!this.restoring) {
       this.hub.deliverApplied();
-      this.store.compactHistory();
+      this.store.compactHistory(mvccLimits.compactionRecordsPerStep);
       this.serveReads();
-      if (this.hub.syncStep()) this.scheduleCatchUp();
+      const catchingUp = this.hub.syncStep();
+      if (catchingUp || (this.store.compactionPending && this.store.imageStreamsOpen === 0)) this.scheduleCatchUp();
     }
     this.flush();
   }
 
+  /** Continues unfinished background work (watcher catch-up, physical compaction) in a later turn. */
   private scheduleCatchUp(): void {
     if (this.catchUpTimer) return;
     this.catchUpTimer = this.ctx.clock.setTimer(0, () => {

@@ -52,7 +52,3 @@ export class Crc32c {
     return (this.crc ^ 0xffffffff) >>> 0;
   }
 }
-
-export function crc32c(data: Uint8Array): number {
-  return new Crc32c().bytes(data).value();
-}

@@ -19,20 +19,70 @@ export const RecordFlags = {
 
 const RECORDS = mvccLimits.historyChunkRecords;
 
+/** Bytes of one chunk's columns: doubles first, then 32-bit columns, then flags (all aligned). */
+const COLUMN_BYTES = RECORDS * (8 * 4 + 4 * 5 + 1);
+
+/**
+ * The typed-array columns of one chunk, carved from a single buffer (one allocation instead of ten). Column sets of
+ * freed chunks are recycled: they are never handed out (values live in the separate arena, which is never reused,
+ * so a value view a caller holds stays intact).
+ */
+class Columns {
+  readonly main: Float64Array;
+  readonly create: Float64Array;
+  readonly version: Float64Array;
+  /** Seq of the previous record of the same key, or -1. */
+  readonly prev: Float64Array;
+  readonly sub: Uint32Array;
+  /** Lease id as two 32-bit halves: reading a BigInt64Array allocates a BigInt even for the usual 0. */
+  readonly leaseHigh: Int32Array;
+  readonly leaseLow: Uint32Array;
+  readonly valueStart: Uint32Array;
+  readonly valueLength: Uint32Array;
+  readonly flags: Uint8Array;
+
+  constructor() {
+    const buffer = new ArrayBuffer(COLUMN_BYTES);
+    let at = 0;
+    const f64 = () => {
+      const a = new Float64Array(buffer, at, RECORDS);
+      at += RECORDS * 8;
+      return a;
+    };
+    const u32 = () => {
+      const a = new Uint32Array(buffer, at, RECORDS);
+      at += RECORDS * 4;
+      return a;
+    };
+    this.main = f64();
+    this.create = f64();
+    this.version = f64();
+    this.prev = f64();
+    this.sub = u32();
+    this.leaseHigh = new Int32Array(buffer, at, RECORDS);
+    at += RECORDS * 4;
+    this.leaseLow = u32();
+    this.valueStart = u32();
+    this.valueLength = u32();
+    this.flags = new Uint8Array(buffer, at, RECORDS);
+  }
+}
+
+/** Spare column sets, so a store that compacts regularly stops allocating (and page-faulting) new ones. */
+const SPARE_COLUMNS_MAX = 16;
+
 export class Chunk {
   count = 0;
-  readonly main = new Float64Array(RECORDS);
-  readonly sub = new Uint32Array(RECORDS);
-  readonly create = new Float64Array(RECORDS);
-  readonly version = new Float64Array(RECORDS);
-  /** Lease id as two 32-bit halves: reading a BigInt64Array allocates a BigInt even for the usual 0. */
-  readonly leaseHigh = new Int32Array(RECORDS);
-  readonly leaseLow = new Uint32Array(RECORDS);
-  /** Seq of the previous record of the same key, or -1. */
-  readonly prev = new Float64Array(RECORDS);
-  readonly valueStart = new Uint32Array(RECORDS);
-  readonly valueLength = new Uint32Array(RECORDS);
-  readonly flags = new Uint8Array(RECORDS);
+  readonly main: Float64Array;
+  readonly sub: Uint32Array;
+  readonly create: Float64Array;
+  readonly version: Float64Array;
+  readonly leaseHigh: Int32Array;
+  readonly leaseLow: Uint32Array;
+  readonly prev: Float64Array;
+  readonly valueStart: Uint32Array;
+  readonly valueLength: Uint32Array;
+  readonly flags: Uint8Array;
   readonly keys: KeyEntry[] = [];
   arena: Uint8Array;
   arenaUsed = 0;
@@ -44,8 +94,19 @@ export class Chunk {
   constructor(
     readonly number: number,
     arenaBytes: number,
+    readonly columns: Columns = new Columns(),
   ) {
     this.arena = arenaOf(arenaBytes);
+    this.main = columns.main;
+    this.sub = columns.sub;
+    this.create = columns.create;
+    this.version = columns.version;
+    this.leaseHigh = columns.leaseHigh;
+    this.leaseLow = columns.leaseLow;
+    this.prev = columns.prev;
+    this.valueStart = columns.valueStart;
+    this.valueLength = columns.valueLength;
+    this.flags = columns.flags;
   }
 
   get firstSeq(): number {
@@ -85,7 +146,7 @@ export class Chunk {
 
   /** Bytes this chunk holds in memory (columns and arena), for the memory report. */
   footprintBytes(): number {
-    return RECORDS * (8 + 4 + 8 + 8 + 4 + 4 + 8 + 4 + 4 + 1 + 8) + this.arena.length;
+    return COLUMN_BYTES + RECORDS * 8 + this.arena.length;
   }
 }
 
@@ -114,6 +175,7 @@ export class HistoryLog {
   endSeq = 0;
   /** Records between headSeq and endSeq (seqs skipped by sealed chunks are not records). */
   records = 0;
+  private readonly spareColumns: Columns[] = [];
 
   get empty(): boolean {
     return this.records === 0;
@@ -183,7 +245,7 @@ export class HistoryLog {
     // size the arena from what the previous chunk used, so a steady workload never grows (copies) an arena
     let arenaBytes = mvccLimits.historyChunkBytesInitial;
     if (tail) while (arenaBytes < tail.arenaUsed && arenaBytes < mvccLimits.historyChunkBytesMax) arenaBytes *= 2;
-    const chunk = new Chunk(number, Math.max(arenaBytes, valueBytes));
+    const chunk = new Chunk(number, Math.max(arenaBytes, valueBytes), this.spareColumns.pop());
     this.chunks.push(chunk);
     return chunk;
   }
@@ -259,7 +321,9 @@ export class HistoryLog {
       drop++;
     }
     if (drop > 0) {
-      this.chunks.splice(0, drop);
+      for (const chunk of this.chunks.splice(0, drop)) {
+        if (this.spareColumns.length < SPARE_COLUMNS_MAX) this.spareColumns.push(chunk.columns);
+      }
       this.firstChunkNumber += drop;
     }
     // freed slots of the front chunk must not keep removed key entries alive

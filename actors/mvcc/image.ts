@@ -16,7 +16,7 @@
 import { AssertionError } from '../../runtime/assert.js';
 import { Crc32c } from './crc32c.js';
 import { ImageCorruptError, ImageStreamClosedError } from './errors.js';
-import { RecordFlags, recordValue } from './history.js';
+import { recordValue } from './history.js';
 import type { KeyEntry } from './key-entry.js';
 import { bytesToLatin1 } from './keys.js';
 import { mvccLimits } from './limits.js';
@@ -336,7 +336,7 @@ export class ImageStream implements IterableIterator<Uint8Array> {
       }
       this.nextSeq = log.nextSeq(seq);
       const flags = chunk.flags[i]!;
-      if (flags & RecordFlags.Tombstone && main <= this.compactRevision) continue;
+      if (main <= this.compactRevision && this.store.recordCompactedAway(seq, this.compactRevision)) continue;
       if (!started) {
         w.begin(ChunkKind.Records, this.chunkNumber++);
         countAt = w.length;

@@ -56,16 +56,25 @@ export function bytesToKey(b: Uint8Array): KeyString {
   }
 }
 
-/** A fresh Uint8Array (never a Buffer, never a view shared with anything else long-lived) holding the key's bytes. */
+const SLAB_BYTES = 16 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+/**
+ * The key's bytes as a plain Uint8Array (never a Buffer). Short keys are carved from a shared slab: one view object
+ * per key (~100 B) instead of a view, a buffer object and its storage (~200 B); the bytes are the key's alone.
+ */
 export function keyToBytes(key: KeyString): Uint8Array {
   const length = key.length;
-  if (length <= 64) {
-    // small typed arrays live on the V8 heap and are cheap to allocate
-    const out = new Uint8Array(length);
-    for (let i = 0; i < length; i++) out[i] = key.charCodeAt(i);
-    return out;
+  if (length > 256) return latin1ToBytes(key);
+  if (slabUsed + length > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
   }
-  return latin1ToBytes(key);
+  const out = new Uint8Array(slab, slabUsed, length);
+  slabUsed += length;
+  for (let i = 0; i < length; i++) out[i] = key.charCodeAt(i);
+  return out;
 }
 
 /** Bytes of a binary string through Buffer's pool (one large allocation serves many small copies). */
@@ -89,11 +98,6 @@ export function spanOf(key: Uint8Array, rangeEnd: Uint8Array | undefined): KeySp
   if (rangeEnd === undefined || rangeEnd.length === 0) return { start, end: undefined };
   if (rangeEnd.length === 1 && rangeEnd[0] === 0) return { start, end: KEY_UNBOUNDED };
   return { start, end: bytesToKey(rangeEnd) };
-}
-
-export function spanContains(span: KeySpan, key: KeyString): boolean {
-  if (span.end === undefined) return key === span.start;
-  return key >= span.start && key < span.end;
 }
 
 /** etcd's prefix end: the prefix with its last byte below 0xff incremented and the rest dropped; "\0" when none. */

@@ -18,6 +18,8 @@ export const mvccLimits = {
   historyChunkBytesInitial: 64 * 1024,
   /** A chunk stops taking records once its arena would grow past this (one larger value gets a chunk of its own). */
   historyChunkBytesMax: 1024 * 1024,
+  /** History records one step of physical compaction frees (a big compaction is spread over turns). */
+  compactionRecordsPerStep: 200_000,
   /** Bytes counted per stored record on top of its key and value, for the size reported as dbSize and quota. */
   recordOverheadBytes: 64,
 

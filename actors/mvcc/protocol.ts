@@ -140,8 +140,15 @@ export type MvccProtocol = Protocol<
 export interface MvccOutput {
   type: 'mvccOutput';
   appliedIndex: number;
+  /** Outcomes of this member's proposals applied this turn, in log order (ApplyOutcome.id is the proposal's id). */
   results: ApplyOutcome[];
   reads: ReadResult[];
+  /**
+   * Watch output in delivery order (see WatchOutput in watch/hub.ts): control responses for one stream, shared
+   * recipient sets ('recipients' defines or redefines set N, 'forget' drops it), and event deliveries addressed to
+   * explicit (streamId, watchId) lists or to a set. Each delivery becomes, for every recipient, a WatchResponse
+   * {header, watchId, events, fragment}; the events array and header are shared, not copied per recipient.
+   */
   watch: WatchOutput[];
 }
 

@@ -10,8 +10,10 @@
 //   - `index` (Map) finds a key's entry in O(1) for puts; `tree` (a B+ tree over the same entries) gives key order
 //     for ranges. Both hold every key that has history or a base, including deleted keys not yet compacted away.
 //   - `log` (history.ts) holds every record since the last physical compaction in revision order, packed in columns.
-//   - compaction is logical at once (reads below it fail) and physical right after the batch is delivered to
-//     watchers, or later while a snapshot image is being streamed (the image must see a frozen history).
+//   - compaction is logical at once (reads below it fail) and physical after the batch has been delivered to
+//     watchers, in bounded steps (compactHistory), and not while a snapshot image is being streamed (the image must
+//     see a frozen history).
+//   - only the member that proposed a request needs its response: entries of other members are applied quietly.
 //
 // Semantics are etcd 3.4's, checked against a running etcd 3.4.23; the points that surprised us are recorded in
 // test/mvcc/store.test.ts next to the tests that pin them.
@@ -46,7 +48,7 @@ import { EntryDecodeError } from './errors.js';
 import { HistoryLog, RecordFlags, recordValue } from './history.js';
 import { ImageRestorer, ImageStream } from './image.js';
 import { KeyEntry, NO_LEASE } from './key-entry.js';
-import { bytesToKey, bytesToLatin1, compareBytes, KEY_UNBOUNDED, keyToBytes, latin1ToBytes, spanOf, type KeySpan } from './keys.js';
+import { bytesToKey, bytesToLatin1, compareBytes, keyToBytes, latin1ToBytes, spanOf, type KeySpan } from './keys.js';
 import { LeaseTable, type Lease } from './leases.js';
 import { mvccLimits } from './limits.js';
 import { validateDeleteRange, validateLeaseGrant, validatePut, validateRange, validateTxn } from './validate.js';
@@ -89,13 +91,6 @@ export type StoreResponse =
 
 export type ApplyResult = { response: StoreResponse } | { error: EtcdError };
 
-/** What applying one committed entry produced: the decoded request (absent for no-ops) and its result. */
-export interface AppliedEntry {
-  index: number;
-  request: InternalRequest | undefined;
-  result: ApplyResult | undefined;
-}
-
 export interface HashKVResult {
   hash: number;
   compactRevision: number;
@@ -127,8 +122,19 @@ interface TxnPath {
 
 const EMPTY_HEADER_IDS = { clusterId: '', memberId: '' };
 
+/** One shared empty value: a zero-length array has no bytes to change, and allocating one per key costs ~200 B. */
+const EMPTY_BYTES = new Uint8Array(0);
+
 function emptyBytes(): Uint8Array {
-  return new Uint8Array(0);
+  return EMPTY_BYTES;
+}
+
+/**
+ * An integer read from a Float64Array, handed back as a small integer when it fits: V8 then stores it in an object
+ * field as is, where a float would make it box that field in every object of the shape (16 more bytes each).
+ */
+function small(value: number): number {
+  return value <= 0x3fffffff ? value | 0 : value;
 }
 
 function asLease(value: bigint | number | undefined): bigint {
@@ -194,25 +200,29 @@ export class MvccStore {
   /**
    * Applies committed entries in log order. Entries at or below the applied index (already in a restored image) are
    * skipped; empty entries (a new leader's no-op) and membership changes only advance the applied index.
+   *
+   * `onOutcome` receives the outcome of every request this member proposed (member === memberId, id !== 0), in
+   * order. Requests of other members are applied quietly: same state changes, no response objects built and no
+   * reads inside txns executed, which is most of a follower's work.
    */
-  applyEntries(entries: readonly Entry[], onApplied?: (applied: AppliedEntry) => void): void {
+  applyEntries(entries: readonly Entry[], onOutcome?: (outcome: ApplyOutcome) => void): void {
     for (const entry of entries) {
       if (entry.index <= this.appliedIndex) continue;
       if (entry.index !== this.appliedIndex + 1 && this.appliedIndex !== 0) throw new AssertionError(`entry ${entry.index} applied after ${this.appliedIndex}`);
       this.appliedIndex = entry.index;
-      this.raftTerm = Math.max(this.raftTerm, entry.term);
-      if (entry.type !== EntryType.Normal || entry.data.length === 0) {
-        onApplied?.({ index: entry.index, request: undefined, result: undefined });
-        continue;
-      }
+      if (entry.term > this.raftTerm) this.raftTerm = entry.term;
+      if (entry.type !== EntryType.Normal || entry.data.length === 0) continue;
       let request: InternalRequest;
       try {
         request = decodeValue<InternalRequest>(entry.data);
       } catch (error) {
         throw new EntryDecodeError(entry.index, error);
       }
-      const result = this.apply(request.op);
-      onApplied?.({ index: entry.index, request, result });
+      const answer = onOutcome !== undefined && request.id !== 0 && request.member === this.memberId;
+      const result = this.execute(request.op, answer);
+      if (!answer) continue;
+      if (result instanceof EtcdError) onOutcome({ id: request.id, error: { code: result.code, message: result.message } });
+      else onOutcome({ id: request.id, response: result });
     }
   }
 
@@ -222,97 +232,105 @@ export class MvccStore {
     return { id, response: result.response };
   }
 
-  /** Applies one request. Errors are results, not exceptions: every member reaches the same one. */
+  /** Applies one request and answers it. Errors are results, not exceptions: every member reaches the same one. */
   apply(op: InternalOp): ApplyResult {
-    const corrupt = this.alarmActive('CORRUPT');
+    const result = this.execute(op, true);
+    if (result instanceof EtcdError) return { error: result };
+    return { response: result! };
+  }
+
+  /** Applies one request; builds its response only when `respond` (otherwise a success is undefined). */
+  private execute(op: InternalOp, respond: boolean): StoreResponse | EtcdError | undefined {
+    const alarmed = this.alarmList.length > 0;
+    const corrupt = alarmed && this.alarmActive('CORRUPT');
+    const noSpace = alarmed && this.alarmActive('NOSPACE');
     switch (op.type) {
-      case 'put': {
-        if (corrupt) return { error: etcdError(Errors.corrupt) };
-        if (this.alarmActive('NOSPACE')) return { error: etcdError(Errors.noSpace) };
-        return this.applyPut(op.req);
-      }
+      case 'put':
+        if (corrupt) return etcdError(Errors.corrupt);
+        if (noSpace) return etcdError(Errors.noSpace);
+        return this.applyPut(op.req, respond);
       case 'deleteRange':
-        if (corrupt) return { error: etcdError(Errors.corrupt) };
-        return this.applyDeleteRange(op.req);
-      case 'txn':
-        if (corrupt) return { error: etcdError(Errors.corrupt) };
-        if (this.alarmActive('NOSPACE') && txnHasPut(op.req)) return { error: etcdError(Errors.noSpace) };
-        return this.applyTxn(op.req);
+        if (corrupt) return etcdError(Errors.corrupt);
+        return this.applyDeleteRange(op.req, respond);
+      case 'txn': {
+        if (corrupt) return etcdError(Errors.corrupt);
+        if (noSpace && txnHasPut(op.req)) return etcdError(Errors.noSpace);
+        const invalid = validateTxn(op.req, this.txnOpsMax);
+        if (invalid) return invalid;
+        return this.txn(op.req, true, respond);
+      }
       case 'compaction':
-        if (corrupt) return { error: etcdError(Errors.corrupt) };
-        return this.applyCompaction(op.req.revision);
+        if (corrupt) return etcdError(Errors.corrupt);
+        return this.applyCompaction(op.req.revision, respond);
       case 'leaseGrant':
-        if (corrupt) return { error: etcdError(Errors.corrupt) };
-        if (this.alarmActive('NOSPACE')) return { error: etcdError(Errors.noSpace) };
-        return this.applyLeaseGrant(asLease(op.req.ID), op.req.TTL);
+        if (corrupt) return etcdError(Errors.corrupt);
+        if (noSpace) return etcdError(Errors.noSpace);
+        return this.applyLeaseGrant(asLease(op.req.ID), op.req.TTL, respond);
       case 'leaseRevoke':
-        if (corrupt) return { error: etcdError(Errors.corrupt) };
-        return this.applyLeaseRevoke(asLease(op.req.ID));
+        if (corrupt) return etcdError(Errors.corrupt);
+        return this.applyLeaseRevoke(asLease(op.req.ID), respond);
       case 'leaseCheckpoint':
         for (const c of op.checkpoints) {
           const lease = this.leases.get(asLease(c.ID));
           if (lease) lease.remainingSeconds = c.remainingTTL;
         }
-        return { response: { header: this.header() } };
-      case 'alarm':
-        return { response: this.applyAlarm(op.action, op.memberId, op.alarm) };
+        return respond ? ({ header: this.header() } satisfies LeaseCheckpointResponse) : undefined;
+      case 'alarm': {
+        const response = this.applyAlarm(op.action, op.memberId, op.alarm);
+        return respond ? response : undefined;
+      }
       default:
         return assertNever(op, 'internal op');
     }
   }
 
-  private applyPut(req: PutRequest): ApplyResult {
+  private applyPut(req: PutRequest, respond: boolean): PutResponse | EtcdError | undefined {
     const invalid = validatePut(req);
-    if (invalid) return { error: invalid };
+    if (invalid) return invalid;
     const lease = asLease(req.lease);
     // a plain put checks the lease before the key (a put inside a txn checks them the other way round)
-    if (lease !== NO_LEASE && !this.leases.has(lease)) return { error: etcdError(Errors.leaseNotFound) };
+    if (lease !== NO_LEASE && !this.leases.has(lease)) return etcdError(Errors.leaseNotFound);
     if (req.ignoreValue || req.ignoreLease) {
       const entry = this.index.get(bytesToKey(req.key));
-      if (!entry || this.currentState(entry) === STATE_NONE) return { error: etcdError(Errors.keyNotFound) };
+      if (!entry || this.currentState(entry) === STATE_NONE) return etcdError(Errors.keyNotFound);
     }
     this.writeSub = 0;
-    const prevKv = this.put(req);
+    const prevKv = this.put(req, respond);
     this.endWrite();
+    if (!respond) return undefined;
     const response: PutResponse = { header: this.header() };
     if (prevKv) response.prevKv = prevKv;
-    return { response };
+    return response;
   }
 
-  private applyDeleteRange(req: DeleteRangeRequest): ApplyResult {
+  private applyDeleteRange(req: DeleteRangeRequest, respond: boolean): DeleteRangeResponse | EtcdError | undefined {
     const invalid = validateDeleteRange(req);
-    if (invalid) return { error: invalid };
+    if (invalid) return invalid;
     this.writeSub = 0;
-    const { deleted, prevKvs } = this.deleteRange(req);
+    const { deleted, prevKvs } = this.deleteRange(req, respond);
     this.endWrite();
-    return { response: { header: this.header(), deleted, prevKvs } satisfies DeleteRangeResponse };
+    return respond ? { header: this.header(), deleted, prevKvs } : undefined;
   }
 
-  private applyTxn(req: TxnRequest): ApplyResult {
-    const invalid = validateTxn(req, this.txnOpsMax);
-    if (invalid) return { error: invalid };
-    return this.txn(req, true);
-  }
-
-  private applyCompaction(revision: number): ApplyResult {
-    if (revision <= this.compactRevision) return { error: etcdError(Errors.compacted) };
-    if (revision > this.revision) return { error: etcdError(Errors.futureRevision) };
+  private applyCompaction(revision: number, respond: boolean): CompactionResponse | EtcdError | undefined {
+    if (revision <= this.compactRevision) return etcdError(Errors.compacted);
+    if (revision > this.revision) return etcdError(Errors.futureRevision);
     this.compactRevision = revision;
-    return { response: { header: this.header() } satisfies CompactionResponse };
+    return respond ? { header: this.header() } : undefined;
   }
 
-  private applyLeaseGrant(id: bigint, ttlSeconds: number): ApplyResult {
+  private applyLeaseGrant(id: bigint, ttlSeconds: number, respond: boolean): LeaseGrantResponse | EtcdError | undefined {
     const invalid = validateLeaseGrant({ TTL: ttlSeconds });
-    if (invalid) return { error: invalid };
-    if (id === NO_LEASE) return { error: etcdError(Errors.leaseNotFound) };
-    if (this.leases.has(id)) return { error: etcdError(Errors.leaseExists) };
+    if (invalid) return invalid;
+    if (id === NO_LEASE) return etcdError(Errors.leaseNotFound);
+    if (this.leases.has(id)) return etcdError(Errors.leaseExists);
     const ttl = Math.max(ttlSeconds, this.leaseTTLMinSeconds);
     this.leases.grant(id, ttl);
-    return { response: { header: this.header(), ID: id, TTL: ttl } satisfies LeaseGrantResponse };
+    return respond ? { header: this.header(), ID: id, TTL: ttl } : undefined;
   }
 
-  private applyLeaseRevoke(id: bigint): ApplyResult {
-    if (!this.leases.has(id)) return { error: etcdError(Errors.leaseNotFound) };
+  private applyLeaseRevoke(id: bigint, respond: boolean): LeaseRevokeResponse | EtcdError | undefined {
+    if (!this.leases.has(id)) return etcdError(Errors.leaseNotFound);
     const keys = this.leases.remove(id);
     this.writeSub = 0;
     for (const entry of keys) {
@@ -320,7 +338,7 @@ export class MvccStore {
       this.appendTombstone(entry);
     }
     this.endWrite();
-    return { response: { header: this.header() } satisfies LeaseRevokeResponse };
+    return respond ? { header: this.header() } : undefined;
   }
 
   private applyAlarm(action: 'activate' | 'deactivate', memberId: string, alarm: AlarmType): AlarmResponse {
@@ -358,7 +376,7 @@ export class MvccStore {
   }
 
   /** Writes one put at revision+1; the caller has checked lease and key existence. Returns the prev kv if asked. */
-  private put(req: PutRequest): KeyValue | undefined {
+  private put(req: PutRequest, respond = true): KeyValue | undefined {
     const key = bytesToKey(req.key);
     let entry = this.index.get(key);
     if (!entry) {
@@ -390,7 +408,7 @@ export class MvccStore {
     }
     const state = live ? (last >= this._log.headSeq ? last : STATE_BASE) : STATE_NONE;
     const lease = req.ignoreLease ? oldLease : asLease(req.lease);
-    const prevKv = req.prevKv && live ? this.kvOf(entry, state, false) : undefined;
+    const prevKv = respond && req.prevKv && live ? this.kvOf(entry, state, false) : undefined;
     if (oldLease !== lease) {
       if (oldLease !== NO_LEASE) this.leases.detach(oldLease, entry);
       if (lease !== NO_LEASE) this.leases.attach(lease, entry);
@@ -415,7 +433,7 @@ export class MvccStore {
     this.sizeBytesValue += entry.key.length + mvccLimits.recordOverheadBytes;
   }
 
-  private deleteRange(req: DeleteRangeRequest): { deleted: number; prevKvs: KeyValue[] } {
+  private deleteRange(req: DeleteRangeRequest, respond = true): { deleted: number; prevKvs: KeyValue[] } {
     const targets: Array<{ entry: KeyEntry; state: KeyState }> = [];
     this.scan(spanOf(req.key, req.rangeEnd), (entry) => {
       const state = this.currentState(entry);
@@ -423,7 +441,7 @@ export class MvccStore {
     });
     const prevKvs: KeyValue[] = [];
     for (const { entry, state } of targets) {
-      if (req.prevKv) prevKvs.push(this.kvOf(entry, state, false));
+      if (respond && req.prevKv) prevKvs.push(this.kvOf(entry, state, false));
       this.appendTombstone(entry);
     }
     return { deleted: targets.length, prevKvs };
@@ -436,18 +454,19 @@ export class MvccStore {
    * puts are checked (key exists for ignore_value/ignore_lease, then lease exists) and its ranges' revisions, and only
    * then does anything change. Sub-responses carry only a revision: the revision the txn's view had at that op.
    */
-  private txn(req: TxnRequest, mayWrite: boolean): ApplyResult {
+  private txn(req: TxnRequest, mayWrite: boolean, respond: boolean): TxnResponse | EtcdError | undefined {
     const path = this.evaluate(req);
     if (mayWrite) {
       const putError = this.checkPuts(req, path);
-      if (putError) return { error: putError };
+      if (putError) return putError;
     }
     const rangeError = this.checkRanges(req, path);
-    if (rangeError) return { error: rangeError };
+    if (rangeError) return rangeError;
+    if (mayWrite && this.putAfterItsDelete(req, path, [])) return etcdError(Errors.keyNotFound);
     this.writeSub = 0;
-    const responses = this.executeBranch(req, path);
+    const responses = this.executeBranch(req, path, respond);
     this.endWrite();
-    return { response: { header: this.header(), succeeded: path.succeeded, responses } satisfies TxnResponse };
+    return respond ? { header: this.header(), succeeded: path.succeeded, responses } : undefined;
   }
 
   /** A read-only txn served outside the log (a linearizable or serializable read). */
@@ -455,9 +474,9 @@ export class MvccStore {
     const invalid = validateTxn(req, this.txnOpsMax);
     if (invalid) throw invalid;
     assert(txnIsReadOnlyDeep(req), 'readTxn given a txn that writes');
-    const result = this.txn(req, false);
-    if ('error' in result) throw result.error;
-    return result.response as TxnResponse;
+    const result = this.txn(req, false, true);
+    if (result instanceof EtcdError) throw result;
+    return result!;
   }
 
   private evaluate(req: TxnRequest): TxnPath {
@@ -533,6 +552,32 @@ export class MvccStore {
     return undefined;
   }
 
+  /**
+   * True when the chosen path puts with ignore_value or ignore_lease a key that an earlier op of the same txn deleted.
+   * etcd's duplicate-key rules let that through (a delete with range_end "\0" conflicts with nothing) and etcd 3.4.23
+   * then panics while applying it ("unexpected error during txn: key not found"), taking the member down; here the
+   * txn fails with that same error before anything changes, on every member alike.
+   */
+  private putAfterItsDelete(req: TxnRequest, path: TxnPath, deleted: KeySpan[]): boolean {
+    let nestedAt = 0;
+    for (const op of (path.succeeded ? req.success : req.failure) ?? []) {
+      if ('requestDeleteRange' in op) {
+        deleted.push(spanOf(op.requestDeleteRange.key, op.requestDeleteRange.rangeEnd));
+      } else if ('requestPut' in op) {
+        const put = op.requestPut;
+        if ((put.ignoreValue || put.ignoreLease) && deleted.length > 0) {
+          const key = bytesToKey(put.key);
+          for (const span of deleted) {
+            if (span.end === undefined ? key === span.start : key >= span.start && key < span.end) return true;
+          }
+        }
+      } else if ('requestTxn' in op) {
+        if (this.putAfterItsDelete(op.requestTxn, path.nested[nestedAt++]!, deleted)) return true;
+      }
+    }
+    return false;
+  }
+
   private checkRanges(req: TxnRequest, path: TxnPath): EtcdError | undefined {
     let nestedAt = 0;
     for (const op of (path.succeeded ? req.success : req.failure) ?? []) {
@@ -550,36 +595,41 @@ export class MvccStore {
     return undefined;
   }
 
-  private executeBranch(req: TxnRequest, path: TxnPath): ResponseOp[] {
+  /** Runs the chosen branch. Without `respond`, ranges are skipped (they change nothing) and no responses are built. */
+  private executeBranch(req: TxnRequest, path: TxnPath, respond: boolean): ResponseOp[] {
     const responses: ResponseOp[] = [];
     let nestedAt = 0;
     for (const op of (path.succeeded ? req.success : req.failure) ?? []) {
-      responses.push(this.executeOp(op, path, () => nestedAt++));
+      if ('requestTxn' in op) {
+        const nestedPath = path.nested[nestedAt++]!;
+        const nested = this.executeBranch(op.requestTxn, nestedPath, respond);
+        if (respond) responses.push({ responseTxn: { header: subHeader(0), succeeded: nestedPath.succeeded, responses: nested } });
+      } else {
+        const response = this.executeOp(op, respond);
+        if (response) responses.push(response);
+      }
     }
     return responses;
   }
 
-  private executeOp(op: RequestOp, path: TxnPath, nextNested: () => number): ResponseOp {
+  private executeOp(op: RequestOp, respond: boolean): ResponseOp | undefined {
     if ('requestRange' in op) {
+      if (!respond) return undefined;
       const result = this.rangeAt(op.requestRange, this.viewRevision());
       if ('error' in result) throw result.error; // checked before the txn started
       result.response.header = subHeader(this.viewRevision());
       return { responseRange: result.response };
     }
     if ('requestPut' in op) {
-      const prevKv = this.put(op.requestPut);
+      const prevKv = this.put(op.requestPut, respond);
+      if (!respond) return undefined;
       const response: PutResponse = { header: subHeader(this.revision + 1) };
       if (prevKv) response.prevKv = prevKv;
       return { responsePut: response };
     }
     if ('requestDeleteRange' in op) {
-      const { deleted, prevKvs } = this.deleteRange(op.requestDeleteRange);
-      return { responseDeleteRange: { header: subHeader(this.viewRevision()), deleted, prevKvs } };
-    }
-    if ('requestTxn' in op) {
-      const nestedPath = path.nested[nextNested()]!;
-      const responses = this.executeBranch(op.requestTxn, nestedPath);
-      return { responseTxn: { header: subHeader(0), succeeded: nestedPath.succeeded, responses } };
+      const { deleted, prevKvs } = this.deleteRange(op.requestDeleteRange, respond);
+      return respond ? { responseDeleteRange: { header: subHeader(this.viewRevision()), deleted, prevKvs } } : undefined;
     }
     return assertNever(op as never, 'request op');
   }
@@ -644,9 +694,14 @@ export class MvccStore {
       kept = kept.slice(0, limit);
       more = true;
     }
-    const keysOnly = req.keysOnly === true;
-    const kvs = kept.map(({ entry, state }) => this.kvOf(entry, state, keysOnly));
-    return { response: { header: this.header(current), kvs, more, count } };
+    return { response: { header: this.header(current), kvs: this.kvsOf(kept, req.keysOnly === true), more, count } };
+  }
+
+  /** KeyValues for a response: keys in small shared slabs (keyToBytes), values as views into the history arena. */
+  private kvsOf(items: Array<{ entry: KeyEntry; state: KeyState }>, keysOnly: boolean): KeyValue[] {
+    const kvs = new Array<KeyValue>(items.length);
+    for (let n = 0; n < items.length; n++) kvs[n] = this.kvOf(items[n]!.entry, items[n]!.state, keysOnly);
+    return kvs;
   }
 
   /**
@@ -750,9 +805,13 @@ export class MvccStore {
    * for as long as the caller holds them, since records are never rewritten in place.
    */
   kvOf(entry: KeyEntry, state: KeyState, keysOnly: boolean): KeyValue {
+    return this.kvWithKey(entry, state, keysOnly, keyToBytes(entry.key));
+  }
+
+  private kvWithKey(entry: KeyEntry, state: KeyState, keysOnly: boolean, key: Uint8Array): KeyValue {
     if (state === STATE_BASE) {
       return {
-        key: keyToBytes(entry.key),
+        key,
         createRevision: entry.baseCreate,
         modRevision: entry.baseMod,
         version: entry.baseVersion,
@@ -763,10 +822,10 @@ export class MvccStore {
     const chunk = this._log.chunkOf(state);
     const i = state - chunk.firstSeq;
     return {
-      key: keyToBytes(entry.key),
-      createRevision: chunk.create[i]!,
-      modRevision: chunk.main[i]!,
-      version: chunk.version[i]!,
+      key,
+      createRevision: small(chunk.create[i]!),
+      modRevision: small(chunk.main[i]!),
+      version: small(chunk.version[i]!),
       value: keysOnly ? emptyBytes() : recordValue(chunk, i),
       lease: chunk.leaseAt(i),
     };
@@ -786,11 +845,27 @@ export class MvccStore {
     return chunk.keys[seq - chunk.firstSeq]!;
   }
 
-  /** A record at revision == compactRevision that is a tombstone: etcd's compaction drops it, so watchers skip it. */
-  recordCompactedAway(seq: number): boolean {
+  /**
+   * Whether compaction at `compactRev` (default: the store's) removed this record, as etcd's does: every record at or
+   * below it except each key's newest one there, and that one too when it is a deletion. Only records at exactly the
+   * compaction revision are ever asked about (older ones are never read as records): a deletion there, or a put that
+   * the same txn deleted again (a from-key delete after it), is gone for watchers catching up and for images.
+   */
+  recordCompactedAway(seq: number, compactRev: number = this.compactRevision): boolean {
     const chunk = this._log.chunkOf(seq);
     const i = seq - chunk.firstSeq;
-    return (chunk.flags[i]! & RecordFlags.Tombstone) !== 0 && chunk.main[i]! <= this.compactRevision;
+    if (chunk.main[i]! > compactRev) return false;
+    if ((chunk.flags[i]! & RecordFlags.Tombstone) !== 0) return true;
+    // a put: kept only if no later record of its key is at or below the compaction
+    let later = chunk.keys[i]!.last;
+    const head = this._log.headSeq;
+    while (later > seq && later >= head) {
+      const c = this._log.chunkOf(later);
+      const j = later - c.firstSeq;
+      if (c.main[j]! <= compactRev) return true;
+      later = c.prev[j]!;
+    }
+    return false;
   }
 
   /**
@@ -802,15 +877,15 @@ export class MvccStore {
     const chunk = this._log.chunkOf(seq);
     const i = seq - chunk.firstSeq;
     const entry = chunk.keys[i]!;
-    const main = chunk.main[i]!;
+    const main = small(chunk.main[i]!);
     const tombstone = (chunk.flags[i]! & RecordFlags.Tombstone) !== 0;
     const kv: KeyValue = tombstone
       ? { key: keyToBytes(entry.key), createRevision: 0, modRevision: main, version: 0, value: emptyBytes(), lease: NO_LEASE }
       : {
           key: keyToBytes(entry.key),
-          createRevision: chunk.create[i]!,
+          createRevision: small(chunk.create[i]!),
           modRevision: main,
-          version: chunk.version[i]!,
+          version: small(chunk.version[i]!),
           value: recordValue(chunk, i),
           lease: chunk.leaseAt(i),
         };
@@ -866,13 +941,32 @@ export class MvccStore {
   /**
    * Frees the history below the compaction revision: records superseded by a newer one at or below it go, the
    * newest state at or below it of each key becomes that key's base (or the key goes, if that state is a deletion),
-   * and whole chunks are released. Deferred while an image stream is open. Returns true when it ran.
+   * and whole chunks are released. Deferred while an image stream is open. Returns true when it did some work.
+   *
+   * At most about `recordsMax` records are freed per call: a large compaction is carried out as a series of smaller
+   * ones at intermediate revisions (each leaves the store exactly as a compaction there would), so applying never
+   * stalls for long; call again while `compactionPending`.
    */
-  compactHistory(): boolean {
+  compactHistory(recordsMax = Infinity): boolean {
     if (!this.compactionPending || this.openImageStreams > 0) return false;
-    const compactRev = this.compactRevision;
     const log = this._log;
-    const endSeq = log.seekRevision(compactRev);
+    let compactRev = this.compactRevision;
+    let endSeq = log.seekRevision(compactRev);
+    if (log.records > recordsMax) {
+      // stop at the revision of the record `recordsMax` in (records of that revision stay)
+      const first = log.firstSeq();
+      let seq = first;
+      for (let n = 0; n < recordsMax && seq < endSeq; n++) seq = log.nextSeq(seq);
+      if (seq < endSeq) {
+        // always free at least the first revision, however many records it has
+        const firstMain = this.mainOfRecord(first);
+        while (seq < endSeq && this.mainOfRecord(seq) <= firstMain) seq = log.nextSeq(seq);
+        if (seq < endSeq) {
+          compactRev = this.mainOfRecord(seq);
+          endSeq = log.seekRevision(compactRev);
+        }
+      }
+    }
     const touched = new Set<KeyEntry>();
     for (let seq = log.firstSeq(); seq < endSeq; seq = log.nextSeq(seq)) {
       const chunk = log.chunkOf(seq);
@@ -888,9 +982,9 @@ export class MvccStore {
         // the state at the compaction is a record being freed: keep it as the base
         const chunk = log.chunkOf(state);
         const i = state - chunk.firstSeq;
-        entry.baseMod = chunk.main[i]!;
-        entry.baseCreate = chunk.create[i]!;
-        entry.baseVersion = chunk.version[i]!;
+        entry.baseMod = small(chunk.main[i]!);
+        entry.baseCreate = small(chunk.create[i]!);
+        entry.baseVersion = small(chunk.version[i]!);
         entry.baseLease = chunk.leaseAt(i);
         const start = chunk.valueStart[i]!;
         entry.baseValue = bytesToLatin1(chunk.arena, start, start + chunk.valueLength[i]!);
@@ -1034,9 +1128,9 @@ export class MvccStore {
   restoreBase(key: string, mod: number, create: number, version: number, lease: bigint, value: string): void {
     assert(!this.index.has(key), 'image holds a key twice');
     const entry = new KeyEntry(key);
-    entry.baseMod = mod;
-    entry.baseCreate = create;
-    entry.baseVersion = version;
+    entry.baseMod = small(mod);
+    entry.baseCreate = small(create);
+    entry.baseVersion = small(version);
     entry.baseLease = lease;
     entry.baseValue = value;
     this.index.set(key, entry);
@@ -1106,4 +1200,3 @@ function txnIsReadOnlyDeep(req: TxnRequest): boolean {
   return branch(req.success) && branch(req.failure);
 }
 
-export { KEY_UNBOUNDED };

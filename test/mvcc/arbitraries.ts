@@ -69,7 +69,7 @@ export type OpIntent =
   | { type: 'grant'; id: bigint }
   | { type: 'revoke'; id: bigint }
   | { type: 'checkpoint'; id: bigint; remaining: number }
-  | { type: 'maintain' };
+  | { type: 'maintain'; budget: number };
 
 export interface RangeIntent {
   span: SpanIntent;
@@ -162,7 +162,7 @@ export const opIntent: fc.Arbitrary<OpIntent> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ type: fc.constant('grant' as const), id: fc.constantFrom(...LEASE_IDS) }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('revoke' as const), id: fc.constantFrom(...LEASE_IDS, 4n) }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('checkpoint' as const), id: fc.constantFrom(...LEASE_IDS), remaining: fc.integer({ min: 1, max: 9 }) }) },
-  { weight: 2, arbitrary: fc.constant({ type: 'maintain' as const }) },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('maintain' as const), budget: fc.constantFrom(1, 3, 10, Infinity) }) },
 );
 
 export function resolveRange(r: RangeIntent, model: Model): RangeRequest {
@@ -226,7 +226,7 @@ export function resolveTxn(t: TxnIntent, model: Model): TxnRequest {
 }
 
 /** The op to apply, or a range to read, or a maintenance step. */
-export type Resolved = { kind: 'apply'; op: InternalOp } | { kind: 'range'; req: RangeRequest } | { kind: 'maintain' };
+export type Resolved = { kind: 'apply'; op: InternalOp } | { kind: 'range'; req: RangeRequest } | { kind: 'maintain'; budget: number };
 
 export function resolveOp(o: OpIntent, model: Model): Resolved {
   switch (o.type) {
@@ -247,6 +247,6 @@ export function resolveOp(o: OpIntent, model: Model): Resolved {
     case 'checkpoint':
       return { kind: 'apply', op: { type: 'leaseCheckpoint', checkpoints: [{ ID: o.id, remainingTTL: o.remaining }] } };
     case 'maintain':
-      return { kind: 'maintain' };
+      return { kind: 'maintain', budget: o.budget };
   }
 }

@@ -20,7 +20,7 @@ function runSequence(intents: OpIntent[]): void {
   for (const intent of intents) {
     const resolved = resolveOp(intent, model);
     if (resolved.kind === 'maintain') {
-      store.compactHistory();
+      store.compactHistory(resolved.budget);
       continue;
     }
     if (resolved.kind === 'range') {

@@ -231,6 +231,26 @@ export class Model {
     }
     const e = ranges(req);
     if (e) return e;
+    // an ignore_value/ignore_lease put of a key the txn deleted before it (possible only through a from-key delete)
+    // has nothing to keep: the txn fails with "key not found" (etcd 3.4.23 panics there instead)
+    if (isWrite) {
+      const scratch = new Map(before);
+      const hits = (t: TxnRequest): boolean =>
+        branch(t).some((op) => {
+          if ('requestDeleteRange' in op) {
+            for (const k of [...scratch.keys()]) if (inSpan(k, op.requestDeleteRange.key, op.requestDeleteRange.rangeEnd)) scratch.delete(k);
+            return false;
+          }
+          if ('requestPut' in op) {
+            const p = op.requestPut;
+            if ((p.ignoreValue || p.ignoreLease) && !scratch.has(bytesToKey(p.key))) return true;
+            scratch.set(bytesToKey(p.key), before.get(bytesToKey(p.key)) ?? ({} as KeyValue));
+            return false;
+          }
+          return 'requestTxn' in op ? hits(op.requestTxn) : false;
+        });
+      if (hits(req)) return err(Errors.keyNotFound);
+    }
     const w = this.begin();
     const viewRev = () => (w.changes.length > 0 ? this.revision + 1 : this.revision);
     const run = (t: TxnRequest): ResponseOp[] =>
@@ -319,6 +339,10 @@ export class Model {
       .map(([, kv]) => kv);
     const count = kvs.length;
     if (req.countOnly) return { response: { header: this.header(current), kvs: [], more: false, count } };
+    // etcd reads only limit + 1 keys unless a sort order or a revision filter was asked for, and sorts what it read:
+    // a sort target without a sort order sorts just those
+    const filteredReq = !!(req.minModRevision || req.maxModRevision || req.minCreateRevision || req.maxCreateRevision);
+    if ((req.sortOrder ?? SortOrder.NONE) === SortOrder.NONE && !filteredReq && (req.limit ?? 0) > 0) kvs = kvs.slice(0, req.limit! + 1);
     if (req.maxModRevision) kvs = kvs.filter((kv) => kv.modRevision <= req.maxModRevision!);
     if (req.minModRevision) kvs = kvs.filter((kv) => kv.modRevision >= req.minModRevision!);
     if (req.maxCreateRevision) kvs = kvs.filter((kv) => kv.createRevision <= req.maxCreateRevision!);

@@ -177,6 +177,22 @@ test('range: sorting (etcd 3.4.23)', (t) => {
   t.deepEqual(keys(s.range({ ...span, sortTarget: SortTarget.VALUE, sortOrder: SortOrder.DESCEND })), ['k2', 'k5', 'k4', 'k3', 'k1']);
 });
 
+test('range: a sort target without a sort order sorts only the first limit + 1 keys (etcd 3.4.23)', (t) => {
+  // etcd 3.4.23 with keys put in the order 0xff, a, c: range from a to the end, limit 1, sort_target MOD and no sort
+  // order answered a (mod 3), not 0xff (mod 2): it reads limit + 1 keys in key order, then sorts those. With
+  // sort_order ASCEND it answered 0xff.
+  const s = store();
+  for (const k of ['\xff', 'a', 'c']) put(s, k, '');
+  const span = { key: b('a'), rangeEnd: b('\0'), limit: 1, sortTarget: SortTarget.MOD };
+  const first = (r: RangeResponse) => [...r.kvs[0]!.key];
+  t.deepEqual(first(s.range(span)), [0x61]);
+  t.deepEqual(first(s.range({ ...span, sortOrder: SortOrder.ASCEND })), [0xff]);
+  put(s, 'a', '');
+  put(s, 'a', '');
+  t.deepEqual(first(s.range({ ...span, sortTarget: SortTarget.VERSION })), [0x63]);
+  t.true(s.range(span).more);
+});
+
 test('range: historical reads answer with the current revision in the header; revision bounds (etcd 3.4.23)', (t) => {
   const s = store();
   put(s, 'k1', 'a');
@@ -264,6 +280,32 @@ test('put flags and lease checks (etcd 3.4.23)', (t) => {
   t.is(str(now.value), 'y', 'ignore_value keeps the value');
   t.is(now.lease, 0n, 'a put without lease detaches');
   t.deepEqual(s.leaseTimeToLive(1000n)!.keys, []);
+});
+
+test('a txn that deletes a key from-key and then puts it with ignore_value fails with key not found (etcd 3.4.23 panics)', (t) => {
+  // etcd 3.4.23: put 0xff; txn [delete from a to the end, put 0xff with ignore_value] passes its duplicate check
+  // (a from-key delete conflicts with nothing), then the apply loop panics with "unexpected error during txn:
+  // etcdserver: key not found" and the member exits. Here the txn is refused with that error and nothing changes.
+  const s = store();
+  put(s, '\xff', 'x');
+  const r = plain(
+    s.apply({
+      type: 'txn',
+      req: { compare: [], success: [{ requestDeleteRange: { key: b('a'), rangeEnd: b('\0') } }, { requestPut: { key: b('\xff'), value: b(''), ignoreValue: true } }], failure: [] },
+    }),
+  );
+  t.deepEqual(r, errorOf(Errors.keyNotFound));
+  t.is(s.revision, 2);
+  t.deepEqual(kvList(s.range({ key: b('\xff') }).kvs), ['\xff=x@2']);
+  // the put first and the delete after is fine
+  const ok2 = plain(
+    s.apply({
+      type: 'txn',
+      req: { compare: [], success: [{ requestPut: { key: b('\xff'), value: b(''), ignoreLease: true } }, { requestDeleteRange: { key: b('a'), rangeEnd: b('\0') } }], failure: [] },
+    }),
+  );
+  t.false('error' in ok2);
+  t.is(s.range({ key: b('\xff') }).count, 0);
 });
 
 test('deleteRange: deleted count and prev_kvs in key order', (t) => {
@@ -373,6 +415,36 @@ test('physical compaction frees history and forgets deleted keys, keeping every 
   t.is(s.range({ key: b('k99') }).kvs[0]!.version, 201);
 });
 
+test('compaction in small steps ends exactly where one big step does', (t) => {
+  const build = () => {
+    const s = store();
+    s.apply({ type: 'leaseGrant', req: { ID: 3n, TTL: 9 } });
+    for (let i = 0; i < 3000; i++) {
+      put(s, `k${i % 40}`, `v${i}`, i % 9 === 0 ? { lease: 3n } : {});
+      if (i % 13 === 0) s.apply({ type: 'deleteRange', req: { key: b(`k${i % 17}`), rangeEnd: b(`k${i % 17}z`) } });
+      if (i % 101 === 0) s.apply({ type: 'txn', req: { compare: [], success: [{ requestDeleteRange: { key: b('k3') } }, { requestPut: { key: b('k5'), value: b('t') } }], failure: [] } });
+    }
+    s.apply({ type: 'compaction', req: { revision: s.revision - 100 } });
+    return s;
+  };
+  const whole = build();
+  t.true(whole.compactHistory());
+  const steps = build();
+  let calls = 0;
+  while (steps.compactionPending) {
+    t.true(steps.compactHistory(97));
+    calls++;
+    // every intermediate state answers reads at and above the compaction as the final one does
+    t.deepEqual(kvList(steps.range({ key: b('k'), rangeEnd: b('l'), revision: steps.compactRevision }).kvs), kvList(whole.range({ key: b('k'), rangeEnd: b('l'), revision: whole.compactRevision }).kvs));
+  }
+  t.true(calls > 10, `${calls} steps`);
+  t.deepEqual(steps.hashKV(), whole.hashKV());
+  t.is(steps.log.records, whole.log.records);
+  t.is(steps.keyCount, whole.keyCount);
+  t.is(steps.sizeBytes, whole.sizeBytes);
+  t.deepEqual(steps.leaseTimeToLive(3n), whole.leaseTimeToLive(3n));
+});
+
 test('hashKV: bounds, and the same value whether compacted history was freed or not (etcd 3.4.23 bounds)', (t) => {
   // etcd 3.4.23 (etcdctl endpoint hashkv --rev): a revision at or below the compaction fails "compacted", one above
   // the current fails "future"; the answer carries the compaction revision.
@@ -399,22 +471,29 @@ test('hashKV: bounds, and the same value whether compacted history was freed or 
   t.is(freed.hashKV(201).compactRevision, 200);
 });
 
-test('entries: outcomes, no-ops, replays and terms', (t) => {
+test('entries: outcomes for this member only, no-ops, replays and terms', (t) => {
   const s = store();
-  const applied: Array<{ index: number; result: unknown }> = [];
+  const outcomes: unknown[] = [];
   s.applyEntries(
-    [noop(1, 2), entry(2, { type: 'put', req: { key: b('a'), value: b('1') } }, { term: 2 }), entry(3, { type: 'put', req: { key: b(''), value: b('1') } }, { term: 3 })],
-    (a) => applied.push({ index: a.index, result: a.result && plain(a.result) }),
+    [
+      noop(1, 2),
+      entry(2, { type: 'put', req: { key: b('a'), value: b('1') } }, { term: 2, id: 7 }),
+      entry(3, { type: 'put', req: { key: b(''), value: b('1') } }, { term: 3, id: 8 }),
+      entry(4, { type: 'put', req: { key: b('b'), value: b('1') } }, { term: 3, id: 9, member: 'm2' }),
+      entry(5, { type: 'put', req: { key: b('c'), value: b('1') } }, { term: 3, id: 0 }),
+    ],
+    (o) => outcomes.push(o),
   );
-  t.is(s.appliedIndex, 3);
+  t.is(s.appliedIndex, 5);
   t.is(s.raftTerm, 3);
-  t.is(s.revision, 2);
-  t.deepEqual(applied.map((a) => a.index), [1, 2, 3]);
-  t.is(applied[0]!.result, undefined);
-  t.deepEqual(applied[2]!.result, errorOf(Errors.emptyKey));
-  s.applyEntries([entry(2, { type: 'put', req: { key: b('a'), value: b('again') } }), entry(4, { type: 'put', req: { key: b('b'), value: b('2') } })]);
-  t.is(s.revision, 3, 'entries at or below the applied index are skipped');
-  t.throws(() => s.applyEntries([entry(6, { type: 'put', req: { key: b('c'), value: b('3') } })]), { message: /applied after 4/ });
+  t.is(s.revision, 4, 'requests of other members and unanswered ones are applied all the same');
+  t.deepEqual(outcomes, [
+    { id: 7, response: { header: { clusterId: 'c1', memberId: 'm1', revision: 2, raftTerm: 2 } } },
+    { id: 8, error: { code: Errors.emptyKey.code, message: Errors.emptyKey.message } },
+  ]);
+  s.applyEntries([entry(2, { type: 'put', req: { key: b('a'), value: b('again') } }), entry(6, { type: 'put', req: { key: b('d'), value: b('2') } })]);
+  t.is(s.revision, 5, 'entries at or below the applied index are skipped');
+  t.throws(() => s.applyEntries([entry(8, { type: 'put', req: { key: b('c'), value: b('3') } })]), { message: /applied after 6/ });
 });
 
 test('alarms: NOSPACE refuses puts, txns with puts and grants; CORRUPT refuses everything', (t) => {

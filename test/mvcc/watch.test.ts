@@ -45,7 +45,7 @@ const watchOp: fc.Arbitrary<WatchOp> = fc.oneof(
 );
 
 function runWatchSequence(ops: WatchOp[]): string[] {
-  const h = new WatchHarness({ syncRecordsPerStep: 5, batchRevisionsMax: 3, recipientSetMin: 2 });
+  const h = new WatchHarness({ syncRecordsPerStep: 5, batchRevisionsMax: 3, recipientSetMin: 2 }, 4);
   for (const op of ops) {
     switch (op.type) {
       case 'write': {
@@ -164,6 +164,7 @@ test('a start revision below the compaction: created, then canceled with compact
 
 test('catching up from the compaction revision skips the delete at that revision, keeps its puts (etcd 3.4.23)', (t) => {
   // etcd 3.4.23: put t1@17; txn{delete t1, put t2}@18; compact 18; watch all from 18 with prev_kv -> only PUT t2.
+  // (The same holds with physical: true, which waits for etcd's background freeing.)
   const h = new WatchHarness();
   h.apply({ type: 'put', req: { key: b('t1'), value: b('x') } });
   h.apply({ type: 'txn', req: { compare: [], success: [{ requestDeleteRange: { key: b('t1') } }, { requestPut: { key: b('t2'), value: b('1') } }], failure: [] } });
@@ -176,6 +177,26 @@ test('catching up from the compaction revision skips the delete at that revision
     got.flatMap((d) => d.events.map((e) => `${e.type === EventType.PUT ? 'PUT' : 'DELETE'} ${str(e.kv.key)}@${e.kv.modRevision} prev:${e.prevKv ? 'yes' : 'no'}`)),
     ['PUT t2@3 prev:no'],
   );
+});
+
+test('catching up from the compaction revision also skips a put that the same txn deleted again', (t) => {
+  // etcd 3.4.23: put a@2; txn [put a, put b, delete from a] at 3; put a@4; compaction at 3 with physical: true; a
+  // watch from 3 then got only PUT a@4 — compaction keeps, per key, only the newest record at or below 3, and not
+  // even that one when it is a delete. (Without physical: true etcd frees those records in the background, and a
+  // watcher created at once may still catch them; here compaction is the same on every member, at once.)
+  const h = new WatchHarness();
+  h.apply({ type: 'txn', req: { compare: [], success: [{ requestPut: { key: b('a'), value: b('1') } }, { requestPut: { key: b('b'), value: b('2') } }, { requestDeleteRange: { key: b('a'), rangeEnd: b('\0') } }], failure: [] } });
+  h.apply({ type: 'put', req: { key: b('a'), value: b('3') } });
+  h.apply({ type: 'compaction', req: { revision: 2 } });
+  h.endOfTurn();
+  h.create(1, { key: b('\0'), rangeEnd: b('\0'), startRevision: 2 });
+  h.syncAll();
+  t.deepEqual(
+    h.deliveries().flatMap((d) => d.events.map((e) => `${e.type === EventType.PUT ? 'PUT' : 'DELETE'} ${str(e.kv.key)}@${e.kv.modRevision}`)),
+    ['PUT a@3'],
+  );
+  // (b was deleted by the same from-key delete; it too is gone at 2)
+  t.deepEqual(h.verify(), []);
 });
 
 test('prev_kv: live events carry the previous state; catch-up at the compaction revision cannot', (t) => {
@@ -401,5 +422,27 @@ test('after a restore, synced watchers catch up from the restored history withou
   h.endOfTurn();
   h.syncAll();
   t.deepEqual(h.watchers.get('1/0')!.received.map((r) => r.event.kv.modRevision), Array.from({ length: 20 }, (_, i) => 12 + i));
+  t.deepEqual(h.verify(), []);
+});
+
+test('limits: creates beyond the watcher or stream bound are refused, not queued', (t) => {
+  const h = new WatchHarness({ watchersMax: 2, streamsMax: 2 });
+  h.create(1, { key: b('a') });
+  h.create(2, { key: b('a') });
+  h.create(3, { key: b('a') }); // third stream
+  h.create(1, { key: b('b') }); // third watcher
+  const refused = responses(h.log).filter((r) => r.response.canceled);
+  t.deepEqual(
+    refused.map((r) => [r.streamId, r.response.watchId, r.response.cancelReason]),
+    [
+      [3, -1, 'etcdserver: too many requests'],
+      [1, -1, 'etcdserver: too many requests'],
+    ],
+  );
+  h.hub.setStreamBlocked(9, true); // unknown stream at the bound: ignored
+  t.is(h.hub.stats().streams, 2);
+  h.apply({ type: 'put', req: { key: b('a'), value: b('1') } });
+  h.endOfTurn();
+  t.deepEqual(h.deliveries().map((d) => d.streamIds), [[1, 2]]);
   t.deepEqual(h.verify(), []);
 });

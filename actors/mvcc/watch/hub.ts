@@ -63,6 +63,7 @@ export interface HubOptions {
   /** Revisions one events delivery may span. */
   batchRevisionsMax?: number;
   watchersMax?: number;
+  streamsMax?: number;
   /** Classes of at least this many watchers are addressed through a shared recipient set. */
   recipientSetMin?: number;
 }
@@ -110,6 +111,7 @@ export class WatchHub {
   private readonly syncRecordsPerStep: number;
   private readonly batchRevisionsMax: number;
   private readonly watchersMax: number;
+  private readonly streamsMax: number;
 
   constructor(
     private readonly store: MvccStore,
@@ -119,6 +121,7 @@ export class WatchHub {
     this.syncRecordsPerStep = options.syncRecordsPerStep ?? mvccLimits.watchSyncRecordsPerStep;
     this.batchRevisionsMax = options.batchRevisionsMax ?? mvccLimits.watchBatchRevisionsMax;
     this.watchersMax = options.watchersMax ?? mvccLimits.watchersMax;
+    this.streamsMax = options.streamsMax ?? mvccLimits.watchStreamsMax;
     this.recipientSetMin = options.recipientSetMin ?? 16;
     this.eventCache = new EventCache(store);
     this.syncedSeq = store.log.endSeq;
@@ -159,6 +162,10 @@ export class WatchHub {
   create(streamId: number, req: WatchCreateRequest): void {
     this.deliverApplied();
     const stream = this.stream(streamId);
+    if (!stream) {
+      this.respond(streamId, { header: this.header(), watchId: -1, created: true, canceled: true, cancelReason: TOO_MANY_WATCHERS, events: [] });
+      return;
+    }
     let watchId = req.watchId ?? 0;
     if (watchId !== 0 && stream.watchers.has(watchId)) {
       this.respond(streamId, { header: this.header(), watchId: -1, created: true, canceled: true, cancelReason: DUPLICATE_WATCH_ID, events: [] });
@@ -222,7 +229,7 @@ export class WatchHub {
    */
   setStreamBlocked(streamId: number, blocked: boolean): void {
     const stream = this.stream(streamId);
-    if (stream.blocked === blocked) return;
+    if (!stream || stream.blocked === blocked) return;
     stream.blocked = blocked;
     if (blocked) {
       for (const w of stream.watchers.values()) this.makeVictim(w);
@@ -430,10 +437,11 @@ export class WatchHub {
     this.output.push({ kind: 'response', streamId, response });
   }
 
-  private stream(streamId: number): Stream {
+  /** The stream's record, created on first use; undefined when the hub is at its stream limit. */
+  private stream(streamId: number): Stream | undefined {
     let stream = this.streams.get(streamId);
     if (!stream) {
-      assert(this.streams.size < mvccLimits.watchStreamsMax, 'too many watch streams');
+      if (this.streams.size >= this.streamsMax) return undefined;
       stream = { id: streamId, watchers: new Map(), nextWatchId: 0, blocked: false };
       this.streams.set(streamId, stream);
     }

@@ -6,7 +6,7 @@
 // watchers; the events for a class are built once and shared by every watcher in it, and each class keeps its list
 // of recipients ready so a delivery to 100,000 watchers is one shared item, not 100,000.
 import { assert } from '../../../runtime/assert.js';
-import { KEY_UNBOUNDED, type KeySpan } from '../keys.js';
+import type { KeySpan } from '../keys.js';
 import { IntervalTree } from './interval-tree.js';
 
 export const ClassBits = {
@@ -17,6 +17,9 @@ export const ClassBits = {
 } as const;
 
 export type WatcherState = 'synced' | 'unsynced' | 'victim';
+
+/** Shared by every empty class (never written: add() replaces it). */
+const EMPTY_WATCHERS: Watcher[] = [];
 
 export class Watcher {
   state: WatcherState = 'unsynced';
@@ -46,8 +49,11 @@ export interface Recipients {
 }
 
 export class WatchClass {
-  /** Members in no particular order; a watcher's `slot` is its index here (removal swaps the last one in). */
-  readonly watchers: Watcher[] = [];
+  /**
+   * Members in no particular order; a watcher's `slot` is its index here (removal swaps the last one in). Lists
+   * start as one-element literals: a push onto an empty array reserves 17 slots, most classes hold one watcher.
+   */
+  watchers: Watcher[] = EMPTY_WATCHERS;
   private recipientsCache: Recipients | undefined;
   /** Bumped on every membership change; the hub resends a shared recipient set when it moved. */
   version = 0;
@@ -68,12 +74,20 @@ export class WatchClass {
 
   add(w: Watcher): void {
     w.slot = this.watchers.length;
-    this.watchers.push(w);
+    if (this.watchers === EMPTY_WATCHERS) this.watchers = [w];
+    else this.watchers.push(w);
     this.recipientsCache = undefined;
     this.version++;
   }
 
   delete(w: Watcher): void {
+    if (this.watchers.length === 1) {
+      this.watchers = EMPTY_WATCHERS;
+      w.slot = -1;
+      this.recipientsCache = undefined;
+      this.version++;
+      return;
+    }
     const last = this.watchers.pop()!;
     if (last !== w) {
       this.watchers[w.slot] = last;
@@ -101,7 +115,7 @@ export class WatchClass {
 
 export class WatchGroup {
   /** At most one class per combination of delivery bits (16), so a short list beats a Map. */
-  readonly classes: WatchClass[] = [];
+  classes: WatchClass[] = [];
   size = 0;
   /**
    * Scratch for one matching pass: the pass that touched this group last, and the records it matched (the first
@@ -163,7 +177,8 @@ export class WatchIndex {
     let cls = group.classFor(w.bits);
     if (!cls) {
       cls = new WatchClass(group, w.bits);
-      group.classes.push(cls);
+      if (group.classes.length === 0) group.classes = [cls];
+      else group.classes.push(cls);
     }
     cls.add(w);
     group.size++;
@@ -228,8 +243,8 @@ function note(group: WatchGroup, seq: number, pass: number, touched: WatchGroup[
     touched.push(group);
   }
   if (group.matchedCount < group.matched.length) group.matched[group.matchedCount] = seq;
+  else if (group.matched.length === 0) group.matched = [seq];
   else group.matched.push(seq);
   group.matchedCount++;
 }
 
-export { KEY_UNBOUNDED };
