@@ -48,7 +48,8 @@ export class MvccShell {
   private readResults = new Map<string, ReadResult[]>();
   private readonly outbox = new Map<string, Array<MvccOutput | AppliedReport>>();
   private reportedAppliedIndex = 0;
-  private restoring: { restorer: ImageRestorer; held: Entry[][]; heldCount: number } | undefined;
+  /** While a snapshot is being restored, entries and watch requests wait here (the store is half built). */
+  private restoring: { restorer: ImageRestorer; held: Entry[][]; heldCount: number; watch: WatchInput[] } | undefined;
   private readonly images = new Map<number, OpenImage>();
   private nextImageId = 1;
   private catchUpTimer: Timer | undefined;
@@ -95,7 +96,12 @@ export class MvccShell {
         }
         return undefined;
       case 'watch':
-        for (const input of message.requests) this.watch(input);
+        if (this.restoring) {
+          this.restoring.watch.push(...message.requests);
+          assert(this.restoring.watch.length <= mvccLimits.entriesHeldWhileRestoringMax, 'too many watch requests arrived during a restore');
+        } else {
+          for (const input of message.requests) this.watch(input);
+        }
         return undefined;
       case 'hashKV': {
         const { hash, compactRevision, revision } = this.store.hashKV(message.revision);
@@ -115,7 +121,7 @@ export class MvccShell {
       case 'restoreBegin':
         assert(!this.restoring, 'restore begun twice');
         for (const id of [...this.images.keys()]) this.closeImage(id);
-        this.restoring = { restorer: this.store.restorer(), held: [], heldCount: 0 };
+        this.restoring = { restorer: this.store.restorer(), held: [], heldCount: 0, watch: [] };
         return null;
       case 'restoreChunks': {
         assert(this.restoring, 'restore chunks without restoreBegin');
@@ -128,6 +134,7 @@ export class MvccShell {
         restoring.restorer.finish();
         this.restoring = undefined;
         for (const entries of restoring.held) this.apply(entries);
+        for (const input of restoring.watch) this.watch(input);
         return { revision: this.store.revision, appliedIndex: this.store.appliedIndex } satisfies RestoreReply;
       }
       default:

@@ -117,7 +117,12 @@ export type MvccInbox =
   | { type: 'imageOpen' }
   | { type: 'imagePull'; streamId: number; maxChunks: number }
   | { type: 'imageClose'; streamId: number }
-  /** Replaces the state with a snapshot image: restoreBegin, restoreChunks (in order, any number), restoreEnd. */
+  /**
+   * Replaces the state with a snapshot image: restoreBegin, restoreChunks (in order, any number), restoreEnd. Open
+   * image streams are closed; committed entries and watch requests that arrive meanwhile wait and are handled after
+   * restoreEnd (entries at or below the image's applied index are skipped); reads wait too. Synced watchers then
+   * catch up from the restored history (or are canceled if it was compacted past them).
+   */
   | { type: 'restoreBegin' }
   | { type: 'restoreChunks'; chunks: Uint8Array[] }
   | { type: 'restoreEnd' };

@@ -165,7 +165,7 @@ test('asks: hashKV and its errors, the lease table', async (t) => {
 });
 
 test('snapshot: stream the image in pulls, restore it into another member, same hash and history', async (t) => {
-  const { system, mvcc, ask } = await deterministic();
+  const { system, sim, mvcc, gateway, ask } = await deterministic();
   try {
     const big = new Uint8Array(200_000).fill(3);
     const entries = Array.from({ length: 40 }, (_, i) => entry(i + 1, { type: 'put', req: { key: b(`k${i % 13}`), value: big } }, { term: 4 }));
@@ -184,13 +184,33 @@ test('snapshot: stream the image in pulls, restore it into another member, same 
     t.true(chunks.length > 4);
     await t.throwsAsync(ask(mvcc.ask({ type: 'imagePull', streamId: opened.streamId, maxChunks: 1 })), { message: /no image stream/ });
     const replica = system.ref<MvccProtocol>('replica');
+    const toReplica = (message: unknown) => system.ref('gateway').tell({ type: 'forward', to: 'replica', message } as never);
+    // a watcher on the (empty) replica before the restore, and one asked for while it runs
+    toReplica({ type: 'watch', requests: [{ type: 'create', streamId: 8, req: { key: b('\0'), rangeEnd: b('\0') } }] });
+    await ask(replica.ask({ type: 'status' }));
     await ask(replica.ask({ type: 'restoreBegin' }));
+    toReplica({ type: 'watch', requests: [{ type: 'create', streamId: 9, req: { key: b('after') } }] });
     // entries that arrive during the restore wait for it
     replica.tell({ type: 'committed', entries: [entry(41, { type: 'put', req: { key: b('after'), value: b('x') } })] });
     for (let i = 0; i < chunks.length; i += 3) await ask(replica.ask({ type: 'restoreChunks', chunks: chunks.slice(i, i + 3) }));
     t.deepEqual(await ask(replica.ask({ type: 'restoreEnd' })), { revision: 42, appliedIndex: 41 });
     t.deepEqual(await ask(replica.ask({ type: 'hashKV', revision: 0 })), await ask(mvcc.ask({ type: 'hashKV', revision: 0 })));
     t.deepEqual(await ask(replica.ask({ type: 'hashKV', revision: 30 })), await ask(mvcc.ask({ type: 'hashKV', revision: 30 })));
+    // the early watcher caught up from the restored history, the late one sees the held entry: nothing lost
+    await sim.advance(0);
+    const replicaWatch = gateway.filter((m) => m.type === 'mvccOutput').flatMap((m) => (m as unknown as MvccOutput).watch);
+    const byStream = (streamId: number) =>
+      replicaWatch.filter((w) => w.kind === 'events' && w.streamIds.includes(streamId)).flatMap((w) => (w.kind === 'events' ? w.events.map((e) => e.kv.modRevision) : []));
+    t.deepEqual(byStream(8), Array.from({ length: 41 }, (_, i) => i + 2));
+    // requests held during the restore are handled after the held entries: the late watcher starts after them
+    t.deepEqual(byStream(9), []);
+    replica.tell({ type: 'committed', entries: [entry(42, { type: 'put', req: { key: b('after'), value: b('y') } })] });
+    await sim.advance(0);
+    const late = gateway
+      .filter((m) => m.type === 'mvccOutput')
+      .flatMap((m) => (m as unknown as MvccOutput).watch)
+      .filter((w) => w.kind === 'events' && w.streamIds.includes(9));
+    t.deepEqual(late.flatMap((w) => (w.kind === 'events' ? w.events.map((e) => e.kv.modRevision) : [])), [43]);
   } finally {
     await system.stop();
   }
