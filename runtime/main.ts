@@ -1,24 +1,51 @@
-// The member's entry point. For now it boots the actor runtime with a heartbeat actor; the member (raft, wal, mvcc,
-// lease, gateway) replaces this as those actors land.
-import { ActorSystem } from './system.js';
+// `tetcd`: parse etcd's flags, start a member, stop it cleanly on SIGTERM/SIGINT (exit 0), and exit non-zero when
+// an actor crashes or the member cannot start.
+import { ConfigError, parseArgs, usage } from './config.js';
 import { createLogger } from './log.js';
+import { DataDirLockedError } from './lock.js';
+import { startMember, type RunningMember } from './member.js';
+import { tetcdVersion, etcdApiVersion } from '../actors/server/server.js';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const log = createLogger('tetcd', 'info');
-  const dataDirIndex = argv.indexOf('--data-dir');
-  const dataDir = dataDirIndex >= 0 ? argv[dataDirIndex + 1] : (env.TETCD_DATA_DIR ?? 'default.tetcd');
-  const system = new ActorSystem({ mode: 'threads' });
-  system.add({ name: 'heartbeat', module: new URL('../actors/heartbeat/actor.js', import.meta.url) });
-  await system.start();
-  log.warn('tetcd runtime started with its heartbeat actor only: the key-value server is not built yet', { dataDir });
-  const stop = new Promise<number>((resolve) => {
-    const onSignal = (signal: string) => {
-      log.info('stopping', { signal });
-      void system.stop().then(() => resolve(0));
+  let parsed;
+  try {
+    parsed = parseArgs(argv, env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tetcd: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(usage() + '\n');
+    return 0;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write(`tetcd Version: ${tetcdVersion}\netcd API Version: ${etcdApiVersion}\nNode Version: ${process.version}\n`);
+    return 0;
+  }
+  const config = parsed.config;
+  const log = createLogger('tetcd', config.logLevel);
+  let member: RunningMember;
+  try {
+    member = await startMember(config, log);
+  } catch (error) {
+    if (error instanceof DataDirLockedError) log.error(error.message);
+    else log.error('member failed to start', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    return 1;
+  }
+  log.info('ready to serve client requests', { urls: config.listenClientUrls, memberId: member.memberId });
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info('received signal; shutting down', { signal });
+      void member.stop().then(() => resolve(0));
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    void member.system.failed().then((failure) => {
+      log.error('a member actor failed; shutting down', { error: failure.message });
+      void member.stop().then(() => resolve(1));
+    });
   });
-  const failed = system.failed().then(() => 1);
-  return Promise.race([stop, failed]);
 }

@@ -16,8 +16,8 @@ export type InternalOp =
   /** ID is always chosen before proposing (by the proposer when the client gave 0), so every member applies the same. */
   | { type: 'leaseGrant'; req: { ID: bigint; TTL: number } }
   | { type: 'leaseRevoke'; req: { ID: bigint } }
-  /** Remaining TTLs recorded by the leader so a new leader resumes them instead of granting a fresh full TTL. */
-  | { type: 'leaseCheckpoint'; checkpoints: Array<{ ID: bigint; remainingTTL: number }> }
+  /** Remaining time (ms) recorded by the leader so a new leader resumes it instead of granting a fresh full TTL. */
+  | { type: 'leaseCheckpoint'; checkpoints: Array<{ ID: bigint; remainingMs: number }> }
   | { type: 'alarm'; action: 'activate' | 'deactivate'; memberId: string; alarm: 'NOSPACE' | 'CORRUPT' };
 
 export interface InternalRequest {

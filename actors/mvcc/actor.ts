@@ -5,7 +5,7 @@
 // Back-pressure: when the responder's mailbox is full, the turn's message waits in a bounded outbox (outcomes and
 // read answers are never dropped) and the hub is suspended, turning every watcher into a victim that resumes from
 // history once the responder drains, so a stalled gateway costs memory for neither events nor writes.
-import { defineActor, type ActorContext, type ActorRef, type Behaviour, type Sender } from '../../runtime/actor.js';
+import { defineActor, type ActorContext, type ActorRef, type AnyProtocol, type Behaviour, type Sender } from '../../runtime/actor.js';
 import { assert, AssertionError, assertNever } from '../../runtime/assert.js';
 import type { Timer } from '../../runtime/clock.js';
 import type { ApplyOutcome } from '../api/internal.js';
@@ -14,8 +14,13 @@ import type { Entry } from '../raft/core/types.js';
 import { ImageStreamClosedError } from './errors.js';
 import type { ImageRestorer, ImageStream } from './image.js';
 import { mvccLimits } from './limits.js';
+import type { LeaseEvents, LeaseProtocol } from '../lease/protocol.js';
+import type { ApplyBatch } from '../raft/protocol.js';
+import type { ConfState } from '../raft/core/types.js';
+import type { SnapshotProtocol, SnapshotStreamEvent } from '../snapshot/protocol.js';
 import type {
   AppliedReport,
+  SnapshotSaveReply,
   HashKVReply,
   ImageOpenReply,
   ImagePullReply,
@@ -49,7 +54,25 @@ export class MvccShell {
   private readonly outbox = new Map<string, Array<MvccOutput | AppliedReport>>();
   private reportedAppliedIndex = 0;
   /** While a snapshot is being restored, entries and watch requests wait here (the store is half built). */
-  private restoring: { restorer: ImageRestorer; held: Entry[][]; heldCount: number; watch: WatchInput[] } | undefined;
+  private restoring:
+    | {
+        restorer: ImageRestorer;
+        held: Array<{ entries: Entry[]; confState?: ConfState }>;
+        heldCount: number;
+        watch: WatchInput[];
+        readId?: number;
+        snapshot?: { index: number; term: number; confState: ConfState };
+      }
+    | undefined;
+  /** The configuration at the applied index (from raft's apply batches), for snapshot metadata. */
+  private confState: ConfState = { voters: [], learners: [], votersOutgoing: [] };
+  /** Term of the entry at the applied index. */
+  private appliedTerm = 0;
+  private lastSnapshotIndex = 0;
+  private saving: Promise<SnapshotSaveReply> | undefined;
+  private nextSnapshotIo = 1;
+  private leaseEvents: LeaseEvents = { type: 'leaseEvents', granted: [], revoked: [], checkpoints: [] };
+  private leaseBacklog: LeaseEvents[] = [];
   private readonly images = new Map<number, OpenImage>();
   private nextImageId = 1;
   private catchUpTimer: Timer | undefined;
@@ -62,6 +85,14 @@ export class MvccShell {
     assert(config.memberId && config.responder, 'mvcc needs memberId and responder');
     this.store = new MvccStore({ clusterId: config.clusterId, memberId: config.memberId, leaseTTLMinSeconds: config.leaseTTLMinSeconds ?? 0 });
     this.hub = new WatchHub(this.store, config.watchFragmentBytes !== undefined ? { fragmentBytes: config.watchFragmentBytes } : {});
+    if (config.lease) {
+      const events = () => this.leaseEvents;
+      this.store.leaseListener = {
+        granted: (ID, TTL) => void events().granted.push({ ID, TTL }),
+        revoked: (ID) => void events().revoked.push(ID),
+        checkpointed: (ID, remainingMs) => void events().checkpoints.push({ ID, remainingMs }),
+      };
+    }
     this.timers.push(
       ctx.clock.setInterval(config.progressNotifyIntervalMs ?? PROGRESS_NOTIFY_INTERVAL_MS_DEFAULT, () => {
         if (this.restoring) return;
@@ -75,14 +106,18 @@ export class MvccShell {
   receive(message: MvccInbox, sender: Sender): unknown {
     switch (message.type) {
       case 'committed':
-        if (this.restoring) {
-          this.restoring.heldCount += message.entries.length;
-          assert(this.restoring.heldCount <= mvccLimits.entriesHeldWhileRestoringMax, 'too many entries arrived during a restore');
-          this.restoring.held.push(message.entries);
-        } else {
-          this.apply(message.entries);
-        }
+        this.onApply({ type: 'apply', entries: message.entries });
         return undefined;
+      case 'apply':
+        this.onApply(message);
+        return undefined;
+      case 'snapshotChunk':
+      case 'snapshotEnd':
+      case 'snapshotReadFailed':
+        this.onSnapshotStream(message);
+        return undefined;
+      case 'saveSnapshot':
+        return this.saveSnapshot();
       case 'term':
         this.store.raftTerm = Math.max(this.store.raftTerm, message.term);
         return undefined;
@@ -133,8 +168,7 @@ export class MvccShell {
         assert(restoring, 'restoreEnd without restoreBegin');
         restoring.restorer.finish();
         this.restoring = undefined;
-        for (const entries of restoring.held) this.apply(entries);
-        for (const input of restoring.watch) this.watch(input);
+        this.afterRestore(restoring.held, restoring.watch);
         return { revision: this.store.revision, appliedIndex: this.store.appliedIndex } satisfies RestoreReply;
       }
       default:
@@ -145,6 +179,118 @@ export class MvccShell {
   private apply(entries: Entry[]): void {
     // the store answers only the requests this member proposed (memberId from the config)
     this.store.applyEntries(entries, (outcome) => this.results.push(outcome));
+    const last = entries[entries.length - 1];
+    if (last && last.index <= this.store.appliedIndex) this.appliedTerm = last.term;
+  }
+
+  /** A batch from raft: restore from its snapshot first (when it has one), then apply its entries (or hold them). */
+  private onApply(batch: ApplyBatch): void {
+    if (batch.snapshot) this.beginRestore(batch.snapshot);
+    if (this.restoring) {
+      this.restoring.heldCount += batch.entries.length;
+      assert(this.restoring.heldCount <= mvccLimits.entriesHeldWhileRestoringMax, 'too many entries arrived during a restore');
+      this.restoring.held.push(batch.confState ? { entries: batch.entries, confState: batch.confState } : { entries: batch.entries });
+      return;
+    }
+    this.apply(batch.entries);
+    if (batch.confState) this.confState = batch.confState;
+  }
+
+  /** Streams the snapshot file at (term, index) from the snapshot actor into a fresh store. */
+  private beginRestore(snapshot: { index: number; term: number; confState: ConfState }): void {
+    if (!this.restoring && snapshot.index === this.store.appliedIndex && snapshot.index > 0) {
+      // already there (a restart that replays nothing new)
+      this.confState = snapshot.confState;
+      this.appliedTerm = snapshot.term;
+      return;
+    }
+    assert(this.config.snapshot, 'raft asked for a snapshot restore but no snapshot actor is configured');
+    const snapshots = this.ctx.ref<SnapshotProtocol>(this.config.snapshot);
+    if (this.restoring?.readId !== undefined) snapshots.tell({ type: 'cancelRead', readId: this.restoring.readId });
+    for (const id of [...this.images.keys()]) this.closeImage(id);
+    const readId = this.nextSnapshotIo++;
+    this.restoring = { restorer: this.store.restorer(), held: [], heldCount: 0, watch: [], readId, snapshot };
+    this.ctx.log.info('restoring the state from a snapshot', { index: snapshot.index, term: snapshot.term });
+    snapshots.tell({ type: 'read', readId, term: snapshot.term, index: snapshot.index, windowChunks: mvccLimits.restoreWindowChunks });
+  }
+
+  private onSnapshotStream(event: SnapshotStreamEvent): void {
+    const restoring = this.restoring;
+    if (!restoring || restoring.readId !== event.readId) return; // a read that was replaced by a newer snapshot
+    switch (event.type) {
+      case 'snapshotChunk':
+        restoring.restorer.push(event.bytes);
+        this.ctx.ref<SnapshotProtocol>(this.config.snapshot!).tell({ type: 'credit', readId: event.readId, chunks: 1 });
+        return;
+      case 'snapshotEnd': {
+        restoring.restorer.finish();
+        this.restoring = undefined;
+        const snapshot = restoring.snapshot!;
+        assert(this.store.appliedIndex === snapshot.index, `snapshot at ${snapshot.index} restored the state at ${this.store.appliedIndex}`);
+        this.confState = snapshot.confState;
+        this.appliedTerm = snapshot.term;
+        this.lastSnapshotIndex = snapshot.index;
+        this.ctx.log.info('restored the state from a snapshot', { index: snapshot.index, revision: this.store.revision });
+        this.afterRestore(restoring.held, restoring.watch);
+        return;
+      }
+      case 'snapshotReadFailed':
+        this.ctx.fail(new Error(`cannot restore the snapshot at index ${restoring.snapshot?.index}: ${event.error}${event.file ? ` (${event.file} at offset ${event.offset})` : ''}`));
+        return;
+      default:
+        assertNever(event, 'snapshot stream event');
+    }
+  }
+
+  /** After a restore: the lease actor learns the whole table again, then the held batches apply in order. */
+  private afterRestore(held: Array<{ entries: Entry[]; confState?: ConfState }>, watch: WatchInput[]): void {
+    if (this.config.lease) {
+      const reset = this.store.leaseTable().map((l) => ({ ID: l.ID, TTL: l.grantedTTL, remainingMs: l.remainingMs }));
+      this.leaseEvents = { type: 'leaseEvents', granted: [], revoked: [], checkpoints: [], reset };
+    }
+    for (const batch of held) {
+      this.apply(batch.entries);
+      if (batch.confState) this.confState = batch.confState;
+    }
+    for (const input of watch) this.watch(input);
+    this.scheduleCatchUp();
+  }
+
+  /** Writes a snapshot of the current state through the snapshot actor; concurrent requests share one. */
+  saveSnapshot(): Promise<SnapshotSaveReply> {
+    this.saving ??= this.writeSnapshot().finally(() => (this.saving = undefined));
+    return this.saving;
+  }
+
+  private async writeSnapshot(): Promise<SnapshotSaveReply> {
+    assert(this.config.snapshot, 'no snapshot actor is configured');
+    assert(!this.restoring, 'cannot save a snapshot during a restore');
+    const snapshots = this.ctx.ref<SnapshotProtocol>(this.config.snapshot);
+    const stream = this.store.image();
+    const index = stream.appliedIndex;
+    const term = this.appliedTerm;
+    const writeId = this.nextSnapshotIo++;
+    snapshots.tell({ type: 'begin', writeId, metadata: { index, term, confState: this.confState } });
+    try {
+      let chunks = 0;
+      for (let next = stream.next(); !next.done; next = stream.next()) {
+        chunks++;
+        // an ask now and then bounds how far ahead of the disk we run, and lets applies go on in between
+        if (chunks % mvccLimits.snapshotChunksPerAsk === 0) await snapshots.ask({ type: 'chunk', writeId, bytes: next.value }, { timeoutMs: 120_000 });
+        else while (!snapshots.tell({ type: 'chunk', writeId, bytes: next.value })) await snapshots.whenWritable();
+      }
+      const committed = await snapshots.ask({ type: 'commit', writeId }, { timeoutMs: 600_000 });
+      this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, index);
+      if (this.config.raft) this.ctx.ref<AnyProtocol>(this.config.raft).tell({ type: 'snapshotSaved', index } as never);
+      void snapshots.ask({ type: 'prune' }).catch((error: unknown) => this.ctx.log.warn('could not prune old snapshots', { error }));
+      this.ctx.log.info('saved a snapshot', { index, term, bytes: committed.bytes });
+      return { path: committed.path, index, term, bytes: committed.bytes };
+    } catch (error) {
+      snapshots.tell({ type: 'abort', writeId });
+      throw error;
+    } finally {
+      stream.close();
+    }
   }
 
   private watch(input: WatchInput): void {
@@ -177,6 +323,10 @@ export class MvccShell {
       this.serveReads();
       const catchingUp = this.hub.syncStep();
       if (catchingUp || (this.store.compactionPending && this.store.imageStreamsOpen === 0)) this.scheduleCatchUp();
+      const every = this.config.snapshotCount ?? 0;
+      if (every > 0 && this.config.snapshot && !this.saving && this.store.appliedIndex - this.lastSnapshotIndex >= every) {
+        void this.saveSnapshot().catch((error: unknown) => this.ctx.log.error('saving a snapshot failed', { error: error instanceof Error ? error.message : String(error) }));
+      }
     }
     this.flush();
   }
@@ -214,7 +364,7 @@ export class MvccShell {
           const header = this.store.header();
           if (!view) return { id: read.id, response: { header, ID: BigInt(op.req.ID), TTL: -1, grantedTTL: 0 } };
           // the replicated state knows the granted TTL and the newest checkpoint; the lease actor knows the clock
-          const TTL = view.remainingTTL > 0 ? view.remainingTTL : view.grantedTTL;
+          const TTL = view.remainingMs > 0 ? Math.floor(view.remainingMs / 1000) : view.grantedTTL;
           const response = { header, ID: view.ID, TTL, grantedTTL: view.grantedTTL, ...(op.req.keys ? { keys: view.keys } : {}) };
           return { id: read.id, response };
         }
@@ -255,8 +405,25 @@ export class MvccShell {
     const raft = this.config.raft;
     if (raft && appliedIndex !== this.reportedAppliedIndex && this.ctx.peers().includes(raft)) {
       // a report that does not fit now is simply superseded by the next one
-      if (this.ctx.ref<MvccPeerProtocol>(raft).tell({ type: 'applied', appliedIndex })) this.reportedAppliedIndex = appliedIndex;
+      if (this.ctx.ref<MvccPeerProtocol>(raft).tell({ type: 'applied', index: appliedIndex })) this.reportedAppliedIndex = appliedIndex;
     }
+    this.flushLeaseEvents();
+  }
+
+  /** Lease events go out in apply order and are never dropped: a full mailbox keeps them in a bounded backlog. */
+  private flushLeaseEvents(): void {
+    const lease = this.config.lease;
+    if (!lease) return;
+    const events = this.leaseEvents;
+    if (events.granted.length > 0 || events.revoked.length > 0 || events.checkpoints.length > 0 || events.reset) {
+      this.leaseEvents = { type: 'leaseEvents', granted: [], revoked: [], checkpoints: [] };
+      this.leaseBacklog.push(events);
+      assert(this.leaseBacklog.length <= mvccLimits.outboxMessagesMax, 'lease events backlog overflowed');
+    }
+    if (!this.ctx.peers().includes(lease)) return;
+    const ref = this.ctx.ref<LeaseProtocol>(lease);
+    while (this.leaseBacklog.length > 0 && ref.tell(this.leaseBacklog[0]!)) this.leaseBacklog.shift();
+    if (this.leaseBacklog.length > 0) void ref.whenWritable().then(() => this.flushLeaseEvents());
   }
 
   private send(to: string, message: MvccOutput): void {
@@ -310,6 +477,7 @@ export class MvccShell {
       keys: this.store.keyCount,
       historyRecords: this.store.log.records,
       watch: { streams: s.streams, synced: s.synced, unsynced: s.unsynced, victims: s.victims },
+      alarms: this.store.alarms().map((a) => ({ memberID: a.memberID, alarm: a.alarm })),
     };
   }
 

@@ -9,8 +9,8 @@ export interface Lease {
   readonly id: bigint;
   /** TTL in seconds as granted (after raising to the minimum). */
   readonly ttlSeconds: number;
-  /** Remaining TTL in seconds from the newest checkpoint; 0 when never checkpointed. */
-  remainingSeconds: number;
+  /** Remaining time in ms from the newest checkpoint; 0 when never checkpointed. */
+  remainingMs: number;
   readonly keys: Set<KeyEntry>;
 }
 
@@ -29,9 +29,9 @@ export class LeaseTable {
     return this.leases.has(id);
   }
 
-  grant(id: bigint, ttlSeconds: number, remainingSeconds = 0): Lease {
+  grant(id: bigint, ttlSeconds: number, remainingMs = 0): Lease {
     if (this.leases.has(id)) throw new AssertionError(`lease ${id} granted twice`);
-    const lease: Lease = { id, ttlSeconds, remainingSeconds, keys: new Set() };
+    const lease: Lease = { id, ttlSeconds, remainingMs, keys: new Set() };
     this.leases.set(id, lease);
     return lease;
   }

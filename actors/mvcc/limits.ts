@@ -46,6 +46,10 @@ export const mvccLimits = {
   entriesHeldWhileRestoringMax: 1_000_000,
   /** Outgoing messages held for a peer whose mailbox is full (each one is a whole turn's batch). */
   outboxMessagesMax: 4096,
+  /** Snapshot chunks in flight from the snapshot actor during a restore. */
+  restoreWindowChunks: 8,
+  /** While writing a snapshot, one chunk in this many is asked (not told), which paces the writer to the disk. */
+  snapshotChunksPerAsk: 8,
 } as const;
 
 assert(mvccLimits.historyChunkBytesInitial <= mvccLimits.historyChunkBytesMax, 'chunk arena starts above its maximum');

@@ -18,7 +18,9 @@ import type {
   TxnResponse,
   WatchCreateRequest,
 } from '../api/types.js';
+import type { ApplyBatch } from '../raft/protocol.js';
 import type { Entry } from '../raft/core/types.js';
+import type { SnapshotStreamEvent } from '../snapshot/protocol.js';
 import type { WatchOutput } from './watch/hub.js';
 
 export interface MvccConfig {
@@ -35,6 +37,12 @@ export interface MvccConfig {
   leaseTTLMinSeconds?: number;
   /** Watch responses at least this large are fragmented for watchers that asked (default: etcd's 1.5 MiB + 512 KiB). */
   watchFragmentBytes?: number;
+  /** The lease actor, told every lease grant, revoke and checkpoint as it applies (LeaseEvents). */
+  lease?: string;
+  /** The snapshot actor: snapshots of the state are written through it and restored from it. */
+  snapshot?: string;
+  /** A snapshot is saved after this many applied entries (etcd's --snapshot-count); 0 or unset: only when asked. */
+  snapshotCount?: number;
 }
 
 export interface ReadRequest {
@@ -76,6 +84,8 @@ export interface StatusReply {
   keys: number;
   historyRecords: number;
   watch: { streams: number; synced: number; unsynced: number; victims: number };
+  /** Active alarms (replicated): the member that raised each and its kind. */
+  alarms: Array<{ memberID: string; alarm: 'NOSPACE' | 'CORRUPT' }>;
 }
 
 export interface HashKVReply {
@@ -106,6 +116,12 @@ export interface RestoreReply {
 
 export type MvccInbox =
   | { type: 'committed'; entries: Entry[] }
+  /** From raft: restore from `snapshot` first (when set), then apply `entries`; `confState` is the configuration after them. */
+  | ApplyBatch
+  /** From the snapshot actor, while a snapshot is being restored. */
+  | SnapshotStreamEvent
+  /** ask → SnapshotSaveReply: write a snapshot of the current state now (concurrent asks share one). */
+  | { type: 'saveSnapshot' }
   /** The current raft term, for response headers between entries. */
   | { type: 'term'; term: number }
   | { type: 'read'; reads: ReadRequest[] }
@@ -132,14 +148,23 @@ export type MvccProtocol = Protocol<
   {
     hashKV: HashKVReply;
     status: StatusReply;
-    leases: Array<{ ID: bigint; grantedTTL: number; remainingTTL: number }>;
+    leases: Array<{ ID: bigint; grantedTTL: number; remainingMs: number }>;
     imageOpen: ImageOpenReply;
     imagePull: ImagePullReply;
     restoreBegin: null;
     restoreChunks: null;
     restoreEnd: RestoreReply;
+    saveSnapshot: SnapshotSaveReply;
   }
 >;
+
+/** A snapshot of the state written to disk. */
+export interface SnapshotSaveReply {
+  path: string;
+  index: number;
+  term: number;
+  bytes: number;
+}
 
 /** What the responder and read senders receive: one per turn at most. */
 export interface MvccOutput {
@@ -160,7 +185,7 @@ export interface MvccOutput {
 /** What raft receives. */
 export interface AppliedReport {
   type: 'applied';
-  appliedIndex: number;
+  index: number;
 }
 
 /** The inbox shape the mvcc actor expects of its responder and raft (they may accept more). */

@@ -67,6 +67,12 @@ export const STATE_BASE: KeyState = -1;
 export const STATE_NONE: KeyState = -2;
 
 export type AlarmType = 'NOSPACE' | 'CORRUPT';
+
+export interface LeaseListener {
+  granted(id: bigint, ttlSeconds: number): void;
+  revoked(id: bigint): void;
+  checkpointed(id: bigint, remainingMs: number): void;
+}
 export interface AlarmMember {
   memberID: string;
   alarm: AlarmType;
@@ -102,7 +108,7 @@ export interface LeaseView {
   ID: bigint;
   grantedTTL: number;
   /** Remaining TTL from the newest checkpoint, 0 when none. */
-  remainingTTL: number;
+  remainingMs: number;
   keys: Uint8Array[];
 }
 
@@ -170,6 +176,8 @@ export class MvccStore {
   readonly memberId: string;
   private readonly leaseTTLMinSeconds: number;
   private readonly txnOpsMax: number;
+  /** Told of every lease grant, revoke and checkpoint as it applies (the lease actor keeps time for them). */
+  leaseListener: LeaseListener | undefined;
 
   constructor(options: StoreOptions = {}) {
     this.clusterId = options.clusterId ?? '';
@@ -272,7 +280,9 @@ export class MvccStore {
       case 'leaseCheckpoint':
         for (const c of op.checkpoints) {
           const lease = this.leases.get(asLease(c.ID));
-          if (lease) lease.remainingSeconds = c.remainingTTL;
+          if (!lease) continue;
+          lease.remainingMs = c.remainingMs;
+          this.leaseListener?.checkpointed(lease.id, c.remainingMs);
         }
         return respond ? ({ header: this.header() } satisfies LeaseCheckpointResponse) : undefined;
       case 'alarm': {
@@ -326,12 +336,14 @@ export class MvccStore {
     if (this.leases.has(id)) return etcdError(Errors.leaseExists);
     const ttl = Math.max(ttlSeconds, this.leaseTTLMinSeconds);
     this.leases.grant(id, ttl);
+    this.leaseListener?.granted(id, ttl);
     return respond ? { header: this.header(), ID: id, TTL: ttl } : undefined;
   }
 
   private applyLeaseRevoke(id: bigint, respond: boolean): LeaseRevokeResponse | EtcdError | undefined {
     if (!this.leases.has(id)) return etcdError(Errors.leaseNotFound);
     const keys = this.leases.remove(id);
+    this.leaseListener?.revoked(id);
     this.writeSub = 0;
     for (const entry of keys) {
       assert(this.currentState(entry) !== STATE_NONE, 'a lease holds a deleted key');
@@ -927,8 +939,8 @@ export class MvccStore {
   }
 
   /** Every lease with its TTLs (no keys), for the lease actor to rebuild its timers after a restore. */
-  leaseTable(): Array<{ ID: bigint; grantedTTL: number; remainingTTL: number }> {
-    return this.leases.list().map((l) => ({ ID: l.id, grantedTTL: l.ttlSeconds, remainingTTL: l.remainingSeconds }));
+  leaseTable(): Array<{ ID: bigint; grantedTTL: number; remainingMs: number }> {
+    return this.leases.list().map((l) => ({ ID: l.id, grantedTTL: l.ttlSeconds, remainingMs: l.remainingMs }));
   }
 
   // ---------------------------------------------------------------- compaction
@@ -1092,7 +1104,7 @@ export class MvccStore {
 
   /** @internal Lease table rows for an image. */
   leaseRows(): Array<{ id: bigint; ttl: number; remaining: number }> {
-    return this.leases.list().map((l) => ({ id: l.id, ttl: l.ttlSeconds, remaining: l.remainingSeconds }));
+    return this.leases.list().map((l) => ({ id: l.id, ttl: l.ttlSeconds, remaining: l.remainingMs }));
   }
 
   /** @internal Empties the store before a restore fills it. */
@@ -1165,7 +1177,7 @@ export class MvccStore {
 
 function leaseView(lease: Lease): LeaseView {
   const keys = [...lease.keys].map((e) => e.key).sort();
-  return { ID: lease.id, grantedTTL: lease.ttlSeconds, remainingTTL: lease.remainingSeconds, keys: keys.map(keyToBytes) };
+  return { ID: lease.id, grantedTTL: lease.ttlSeconds, remainingMs: lease.remainingMs, keys: keys.map(keyToBytes) };
 }
 
 function subHeader(revision: number): ResponseHeader {

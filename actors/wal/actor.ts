@@ -4,6 +4,7 @@
 //
 // A disk error is fatal: the handler throws, the actor crashes and the supervisor stops the member. Retrying an
 // fdatasync after a failure can report success for data the kernel already dropped, so the WAL never retries.
+import type { Disk } from '../../runtime/disk.js';
 import { defineActor } from '../../runtime/actor.js';
 import type { Timer } from '../../runtime/clock.js';
 import { assertNever } from '../../runtime/assert.js';
@@ -90,7 +91,7 @@ export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
         case 'boot': {
           if (wal) throw new WalUsageError('the wal was booted twice');
           const opened = Wal.openOrCreate(
-            { dir: walDir(config.dataDir), disk: ctx.disk, log: ctx.log, segmentBytes: config.segmentBytes, preallocation: config.preallocation, now: () => ctx.clock.now() },
+            { dir: walDir(config.dataDir), disk: config.unsafeNoFsync ? withoutSync(ctx.disk) : ctx.disk, log: ctx.log, segmentBytes: config.segmentBytes, preallocation: config.preallocation, now: () => ctx.clock.now() },
             config.metadata,
             message.from ? { from: message.from } : {},
           );
@@ -155,3 +156,8 @@ export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
     },
   };
 });
+
+/** --unsafe-no-fsync: every write still happens, but nothing waits for the disk (data loss on a crash). */
+function withoutSync(disk: Disk): Disk {
+  return Object.assign(Object.create(disk) as Disk, { fdatasync: () => {}, fsync: () => {}, fsyncDir: () => {} });
+}

@@ -19,6 +19,8 @@ export interface WalActorConfig {
   segmentBytes?: number;
   /** Default 'zeros' (see WalOptions.preallocation). */
   preallocation?: 'zeros' | 'sparse';
+  /** --unsafe-no-fsync: never wait for the disk. Only for measuring without durability; loses data on a crash. */
+  unsafeNoFsync?: boolean;
 }
 
 export type WalInbox =

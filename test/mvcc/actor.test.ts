@@ -71,7 +71,7 @@ test('committed entries: this member gets its outcomes in one message per turn; 
     t.deepEqual(results[0], { id: 11, response: { header: { clusterId: 'c1', memberId: 'm1', revision: 2, raftTerm: 2 } } });
     t.deepEqual(results[1], { id: 15, error: { code: 3, message: 'etcdserver: key is not provided' } });
     t.like(results[2], { id: 16, response: { header: { revision: 5, raftTerm: 3 }, deleted: 1 } });
-    t.deepEqual(raft, [{ type: 'applied', appliedIndex: 6 }]);
+    t.deepEqual(raft, [{ type: 'applied', index: 6 }]);
   } finally {
     await system.stop();
   }
@@ -158,7 +158,7 @@ test('asks: hashKV and its errors, the lease table', async (t) => {
     const error = await t.throwsAsync(ask(mvcc.ask({ type: 'hashKV', revision: 1 })), { instanceOf: RemoteError });
     t.is((error as RemoteError).code, 11);
     t.is(error?.message, 'etcdserver: mvcc: required revision has been compacted');
-    t.deepEqual(await ask(mvcc.ask({ type: 'leases' })), [{ ID: 5n, grantedTTL: 20, remainingTTL: 0 }]);
+    t.deepEqual(await ask(mvcc.ask({ type: 'leases' })), [{ ID: 5n, grantedTTL: 20, remainingMs: 0 }]);
   } finally {
     await system.stop();
   }

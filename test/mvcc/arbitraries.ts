@@ -245,7 +245,7 @@ export function resolveOp(o: OpIntent, model: Model): Resolved {
     case 'revoke':
       return { kind: 'apply', op: { type: 'leaseRevoke', req: { ID: o.id } } };
     case 'checkpoint':
-      return { kind: 'apply', op: { type: 'leaseCheckpoint', checkpoints: [{ ID: o.id, remainingTTL: o.remaining }] } };
+      return { kind: 'apply', op: { type: 'leaseCheckpoint', checkpoints: [{ ID: o.id, remainingMs: o.remaining }] } };
     case 'maintain':
       return { kind: 'maintain', budget: o.budget };
   }

@@ -16,7 +16,7 @@ function busyStore(): MvccStore {
     apply({ type: 'put', req: { key: b(`key/${i % 37}`), value: b(`value-${i}`), ...(i % 5 === 0 ? { lease: i % 10 === 0 ? 7n : 8n } : {}) } });
     if (i % 17 === 0) apply({ type: 'deleteRange', req: { key: b(`key/${i % 11}`) } });
   }
-  apply({ type: 'leaseCheckpoint', checkpoints: [{ ID: 7n, remainingTTL: 12 }] });
+  apply({ type: 'leaseCheckpoint', checkpoints: [{ ID: 7n, remainingMs: 12 }] });
   apply({ type: 'alarm', action: 'activate', memberId: 'm2', alarm: 'NOSPACE' });
   apply({ type: 'compaction', req: { revision: 300 } });
   return s;

@@ -127,7 +127,7 @@ export class Model {
       case 'leaseCheckpoint':
         for (const c of op.checkpoints) {
           const lease = this.leases.get(BigInt(c.ID));
-          if (lease) lease.remaining = c.remainingTTL;
+          if (lease) lease.remaining = c.remainingMs;
         }
         return { response: { header: this.header() } };
       case 'alarm':

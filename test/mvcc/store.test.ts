@@ -329,8 +329,8 @@ test('leases: grant, duplicate, revoke deletes attached keys at one revision in 
   put(s, 'other', 'x');
   t.deepEqual(s.leaseTimeToLive(1000n)!.keys.map(str), ['la', 'lz']);
   t.deepEqual(s.leaseList(), [1000n]);
-  s.apply({ type: 'leaseCheckpoint', checkpoints: [{ ID: 1000n, remainingTTL: 42 }, { ID: 5n, remainingTTL: 1 }] });
-  t.like(s.leaseTimeToLive(1000n), { grantedTTL: 60, remainingTTL: 42 });
+  s.apply({ type: 'leaseCheckpoint', checkpoints: [{ ID: 1000n, remainingMs: 42 }, { ID: 5n, remainingMs: 1 }] });
+  t.like(s.leaseTimeToLive(1000n), { grantedTTL: 60, remainingMs: 42 });
   const before = s.log.endSeq;
   t.deepEqual(plain(s.apply({ type: 'leaseRevoke', req: { ID: 1000n } })), { response: { header: s.header(5) } });
   t.deepEqual([s.mainOfRecord(before), s.mainOfRecord(before + 1)], [5, 5]);

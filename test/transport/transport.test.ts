@@ -92,7 +92,8 @@ test('with the stream cut, messages fall back to HTTP posts and still arrive', a
     // the fallback is bounded: a burst beyond its requests in flight is dropped and reported, not queued
     let dropped = 0;
     for (let n = 0; n < 20; n++) dropped += a.transport.send([{ from: A, to: B, n } as Msg]).length;
-    t.is(dropped, 20 - 8);
+    // (a post from the sequence above may still be finishing, so up to one more slot can be taken)
+    t.true(dropped >= 20 - 8 && dropped <= 20 - 7, `dropped ${dropped}`);
     // healing brings the stream back
     a.transport.faults([], false);
     t.true(await until(() => a.transport.stats().streamsOpen.includes(B)));

@@ -1,0 +1,139 @@
+// One member: its actors, where each runs, how they are wired, and the order they start and stop in.
+//
+//   main thread: gateway (client API + EtcdServer), transport (peer streams)
+//   workers:     raft, wal, mvcc (store + watch hub), lease, snapshot
+//
+// Start order: wal, snapshot, mvcc, lease, raft (boots from the WAL and replays into mvcc), transport, gateway (listens
+// last, so no client is served before the member is whole). Stop order: the gateway first (stop accepting, let
+// requests in flight finish), then the transport, lease, raft, mvcc, snapshot, and the WAL last (every append flushed).
+import { clusterIdFor, memberIdFor, type MemberConfig } from './config.js';
+import { lockDataDir, type DataDirLock } from './lock.js';
+import type { Logger } from './log.js';
+import { ActorSystem } from './system.js';
+import type { GatewayActorConfig } from '../actors/server/actor.js';
+import type { GatewayProtocol } from '../actors/server/protocol.js';
+import type { LeaseActorConfig } from '../actors/lease/actor.js';
+import type { MvccConfig } from '../actors/mvcc/protocol.js';
+import type { RaftShellConfig } from '../actors/raft/protocol.js';
+import type { SnapshotActorConfig } from '../actors/snapshot/protocol.js';
+import type { TransportConfig } from '../actors/transport/actor.js';
+import type { WalActorConfig } from '../actors/wal/protocol.js';
+import { minimumTtlSeconds } from '../actors/lease/lessor.js';
+
+const actor = (path: string) => new URL(`../actors/${path}`, import.meta.url);
+
+export interface RunningMember {
+  memberId: string;
+  clusterId: string;
+  system: ActorSystem;
+  /** Graceful stop: drain the gateway, then stop every actor in order. */
+  stop(): Promise<void>;
+}
+
+export const memberLimits = {
+  /** How long a stopping member lets requests in flight finish. */
+  drainMs: 5_000,
+} as const;
+
+export async function startMember(config: MemberConfig, log: Logger): Promise<RunningMember> {
+  const lock: DataDirLock = lockDataDir(config.dataDir);
+  try {
+    return await boot(config, log, lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promise<RunningMember> {
+  const token = config.initialClusterToken;
+  const members = [...config.initialCluster].map(([name, peerUrls]) => ({ id: memberIdFor(peerUrls, token), name, peerUrls }));
+  const memberId = memberIdFor(config.initialAdvertisePeerUrls, token);
+  const clusterId = clusterIdFor(members.map((m) => m.id));
+  log.info('starting member', { name: config.name, memberId, clusterId, dataDir: config.dataDir });
+
+  const system = new ActorSystem({
+    mode: 'threads',
+    logLevel: config.logLevel,
+    logger: log,
+    stopOrder: ['gateway', 'transport', 'lease', 'raft', 'mvcc', 'snapshot', 'wal'],
+  });
+  const wal: WalActorConfig = { dataDir: config.dataDir, metadata: { memberId, clusterId }, unsafeNoFsync: config.unsafeNoFsync };
+  const snapshot: SnapshotActorConfig = { dataDir: config.dataDir, raft: 'raft', transport: 'transport' };
+  const mvcc: MvccConfig = {
+    memberId,
+    clusterId,
+    responder: 'gateway',
+    raft: 'raft',
+    lease: 'lease',
+    snapshot: 'snapshot',
+    snapshotCount: config.snapshotCount,
+    leaseTTLMinSeconds: minimumTtlSeconds(config.electionTimeoutMs),
+  };
+  const lease: LeaseActorConfig = { memberId, electionTimeoutMs: config.electionTimeoutMs, raft: 'raft' };
+  const raft: RaftShellConfig = {
+    memberId,
+    initialVoters: config.initialClusterState === 'new' ? members.map((m) => m.id) : [],
+    tickMs: config.heartbeatIntervalMs,
+    heartbeatTicks: 1,
+    electionTicks: Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs)),
+    actors: { wal: 'wal', transport: 'transport', apply: ['mvcc'], notify: ['gateway', 'lease'], snapshot: 'snapshot' },
+  };
+  const transport: TransportConfig = {
+    self: memberId,
+    clusterId,
+    listenPeerUrls: config.listenPeerUrls,
+    peers: members.map((m) => ({ id: m.id, urls: m.peerUrls })),
+    deliverTo: 'raft',
+    snapshotIncomingDir: `${config.dataDir}/member/snap/incoming`,
+    snapshotActor: 'snapshot',
+  };
+  const gateway: GatewayActorConfig = {
+    server: {
+      memberId,
+      clusterId,
+      name: config.name,
+      peerUrls: config.initialAdvertisePeerUrls,
+      clientUrls: config.advertiseClientUrls,
+      initialMembers: members,
+      maxTxnOps: config.maxTxnOps,
+      quotaBackendBytes: config.quotaBackendBytes,
+      electionTimeoutMs: config.electionTimeoutMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      actors: { raft: 'raft', mvcc: 'mvcc', lease: 'lease' },
+    },
+    listenClientUrls: config.listenClientUrls,
+    maxRequestBytes: config.maxRequestBytes,
+  };
+  system
+    .add({ name: 'wal', module: actor('wal/actor.js'), config: wal })
+    .add({ name: 'snapshot', module: actor('snapshot/actor.js'), config: snapshot })
+    .add({ name: 'mvcc', module: actor('mvcc/actor.js'), config: mvcc })
+    .add({ name: 'lease', module: actor('lease/actor.js'), config: lease })
+    .add({ name: 'raft', module: actor('raft/actor.js'), config: raft })
+    .add({ name: 'transport', module: actor('transport/actor.js'), config: transport, thread: 'main' })
+    .add({ name: 'gateway', module: actor('server/actor.js'), config: gateway, thread: 'main' });
+  try {
+    await system.start();
+  } catch (error) {
+    await system.stop();
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      try {
+        const { unfinished } = await system
+          .ref<GatewayProtocol>('gateway')
+          .ask({ type: 'drain', timeoutMs: memberLimits.drainMs }, { timeoutMs: memberLimits.drainMs + 1_000 });
+        if (unfinished > 0) log.warn('stopping with requests unfinished', { unfinished });
+      } catch (error) {
+        log.warn('could not drain the gateway', { error });
+      }
+      await system.stop();
+      lock.release();
+    })();
+    return stopping;
+  };
+  return { memberId, clusterId, system, stop };
+}
