@@ -79,7 +79,7 @@ function encodeEntries(keySpace: Uint8Array[], order: Uint32Array, vals: Uint8Ar
   for (let i = 0; i < order.length; i += 1000) {
     const payloads: Uint8Array[] = [];
     for (let j = i; j < Math.min(order.length, i + 1000); j++) {
-      const request: InternalRequest = { id: j + 1, member: 'm', op: { type: 'put', req: { key: keySpace[order[j]!]!, value: vals[j % vals.length]! } } };
+      const request: InternalRequest = { id: j + 1, member: 'm', boot: 0, op: { type: 'put', req: { key: keySpace[order[j]!]!, value: vals[j % vals.length]! } } };
       payloads.push(encodeValue(request));
     }
     const frame = new Uint8Array(payloads.reduce((sum, p) => sum + p.length, 0));

@@ -6,6 +6,7 @@
 // Start order: wal, snapshot, mvcc, lease, raft (boots from the WAL and replays into mvcc), transport, gateway (listens
 // last, so no client is served before the member is whole). Stop order: the gateway first (stop accepting, let
 // requests in flight finish), then the transport, lease, raft, mvcc, snapshot, and the WAL last (every append flushed).
+import { randomInt } from 'node:crypto';
 import { clusterIdFor, memberIdFor, type MemberConfig } from './config.js';
 import { lockDataDir, type DataDirLock } from './lock.js';
 import type { Logger } from './log.js';
@@ -50,6 +51,8 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
   const members = [...config.initialCluster].map(([name, peerUrls]) => ({ id: memberIdFor(peerUrls, token), name, peerUrls }));
   const memberId = memberIdFor(config.initialAdvertisePeerUrls, token);
   const clusterId = clusterIdFor(members.map((m) => m.id));
+  // a fresh number at every start: entries this member proposed in an earlier life are never taken for new requests
+  const bootId = randomInt(1, 2 ** 31);
   log.info('starting member', { name: config.name, memberId, clusterId, dataDir: config.dataDir });
 
   const system = new ActorSystem({
@@ -62,6 +65,7 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
   const snapshot: SnapshotActorConfig = { dataDir: config.dataDir, raft: 'raft', transport: 'transport' };
   const mvcc: MvccConfig = {
     memberId,
+    bootId,
     clusterId,
     responder: 'gateway',
     raft: 'raft',
@@ -91,6 +95,7 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
   const gateway: GatewayActorConfig = {
     server: {
       memberId,
+      bootId,
       clusterId,
       name: config.name,
       peerUrls: config.initialAdvertisePeerUrls,

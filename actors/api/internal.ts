@@ -21,10 +21,15 @@ export type InternalOp =
   | { type: 'alarm'; action: 'activate' | 'deactivate'; memberId: string; alarm: 'NOSPACE' | 'CORRUPT' };
 
 export interface InternalRequest {
-  /** Unique among the requests proposed by `member`; 0 for requests nobody waits on. */
+  /** Unique among the requests proposed by `member` in its incarnation `boot`; 0 for requests nobody waits on. */
   id: number;
   /** Proposing member (16-hex id). */
   member: string;
+  /**
+   * The proposer's incarnation: a random number chosen at every start. A restarted member replays entries it
+   * proposed in an earlier life; without this, their outcomes would answer the new life's requests of the same id.
+   */
+  boot: number;
   op: InternalOp;
 }
 

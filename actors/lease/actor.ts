@@ -45,7 +45,7 @@ export default defineActor<LeaseProtocol, LeaseActorConfig>((ctx, config) => {
 
   const propose = (ops: InternalOp[]): void => {
     const proposals = ops.map((op) => {
-      const request: InternalRequest = { id: 0, member: config.memberId, op };
+      const request: InternalRequest = { id: 0, member: config.memberId, boot: 0, op };
       return { id: nextId++, payload: encodeValue(request) };
     });
     // a full raft mailbox drops this tick's proposals; the next tick proposes them again

@@ -83,7 +83,7 @@ export class MvccShell {
     private readonly config: MvccConfig,
   ) {
     assert(config.memberId && config.responder, 'mvcc needs memberId and responder');
-    this.store = new MvccStore({ clusterId: config.clusterId, memberId: config.memberId, leaseTTLMinSeconds: config.leaseTTLMinSeconds ?? 0 });
+    this.store = new MvccStore({ clusterId: config.clusterId, memberId: config.memberId, bootId: config.bootId ?? 0, leaseTTLMinSeconds: config.leaseTTLMinSeconds ?? 0 });
     this.hub = new WatchHub(this.store, config.watchFragmentBytes !== undefined ? { fragmentBytes: config.watchFragmentBytes } : {});
     if (config.lease) {
       const events = () => this.leaseEvents;

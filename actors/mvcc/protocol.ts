@@ -26,6 +26,8 @@ import type { WatchOutput } from './watch/hub.js';
 export interface MvccConfig {
   /** This member's id (16 hex digits): entries it proposed are answered, and it goes into response headers. */
   memberId: string;
+  /** This incarnation of the member: only requests proposed by it (not those replayed from an earlier life) are answered. */
+  bootId?: number;
   clusterId: string;
   /** The actor that gets apply outcomes and watch output (the gateway). */
   responder: string;

@@ -115,6 +115,8 @@ export interface LeaseView {
 export interface StoreOptions {
   clusterId?: string;
   memberId?: string;
+  /** This member's incarnation (see InternalRequest.boot): only its own requests are answered. */
+  bootId?: number;
   /** Grants below this TTL are raised to it (etcd: ceil(1.5 x election timeout)); 0 leaves TTLs alone. */
   leaseTTLMinSeconds?: number;
   txnOpsMax?: number;
@@ -174,6 +176,7 @@ export class MvccStore {
 
   readonly clusterId: string;
   readonly memberId: string;
+  readonly bootId: number;
   private readonly leaseTTLMinSeconds: number;
   private readonly txnOpsMax: number;
   /** Told of every lease grant, revoke and checkpoint as it applies (the lease actor keeps time for them). */
@@ -182,6 +185,7 @@ export class MvccStore {
   constructor(options: StoreOptions = {}) {
     this.clusterId = options.clusterId ?? '';
     this.memberId = options.memberId ?? '';
+    this.bootId = options.bootId ?? 0;
     this.leaseTTLMinSeconds = options.leaseTTLMinSeconds ?? 0;
     this.txnOpsMax = options.txnOpsMax ?? mvccLimits.txnOpsMax;
   }
@@ -226,7 +230,7 @@ export class MvccStore {
       } catch (error) {
         throw new EntryDecodeError(entry.index, error);
       }
-      const answer = onOutcome !== undefined && request.id !== 0 && request.member === this.memberId;
+      const answer = onOutcome !== undefined && request.id !== 0 && request.member === this.memberId && request.boot === this.bootId;
       const result = this.execute(request.op, answer);
       if (!answer) continue;
       if (result instanceof EtcdError) onOutcome({ id: request.id, error: { code: result.code, message: result.message } });

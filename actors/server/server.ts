@@ -82,6 +82,8 @@ export const etcdClusterVersion = '3.4.0';
 
 export interface ServerConfig {
   memberId: string;
+  /** This incarnation of the member (see InternalRequest.boot); mvcc answers only requests carrying it. */
+  bootId: number;
   clusterId: string;
   name: string;
   peerUrls: string[];
@@ -527,7 +529,7 @@ export class EtcdServer implements Api {
     if (this.closed) return Promise.reject(etcdError(Errors.stopped));
     if (this.proposed.size >= serverLimits.proposalsInFlightMax) return Promise.reject(etcdError(Errors.tooManyRequests));
     const id = this.nextRequestId++;
-    const request: InternalRequest = { id, member: this.config.memberId, op };
+    const request: InternalRequest = { id, member: this.config.memberId, boot: this.config.bootId, op };
     this.proposals.push({ id, payload: encodeValue(request) });
     this.scheduleFlush();
     return new Promise((resolve, reject) => {

@@ -30,8 +30,8 @@ export function caught(fn: () => unknown): { response: unknown } | { error: { co
   }
 }
 
-export function entry(index: number, op: InternalOp, options: { id?: number; member?: string; term?: number } = {}): Entry {
-  const request: InternalRequest = { id: options.id ?? index, member: options.member ?? 'm1', op };
+export function entry(index: number, op: InternalOp, options: { id?: number; member?: string; term?: number; boot?: number } = {}): Entry {
+  const request: InternalRequest = { id: options.id ?? index, member: options.member ?? 'm1', boot: options.boot ?? 0, op };
   return { term: options.term ?? 1, index, type: EntryType.Normal, data: encodeValue(request) };
 }
 

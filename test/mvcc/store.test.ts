@@ -481,19 +481,21 @@ test('entries: outcomes for this member only, no-ops, replays and terms', (t) =>
       entry(3, { type: 'put', req: { key: b(''), value: b('1') } }, { term: 3, id: 8 }),
       entry(4, { type: 'put', req: { key: b('b'), value: b('1') } }, { term: 3, id: 9, member: 'm2' }),
       entry(5, { type: 'put', req: { key: b('c'), value: b('1') } }, { term: 3, id: 0 }),
+      // proposed by this member in an earlier life (another boot id), replayed after a restart: never answered
+      entry(6, { type: 'put', req: { key: b('e'), value: b('1') } }, { term: 3, id: 7, boot: 99 }),
     ],
     (o) => outcomes.push(o),
   );
-  t.is(s.appliedIndex, 5);
+  t.is(s.appliedIndex, 6);
   t.is(s.raftTerm, 3);
-  t.is(s.revision, 4, 'requests of other members and unanswered ones are applied all the same');
+  t.is(s.revision, 5, 'requests of other members, of earlier lives and unanswered ones are applied all the same');
   t.deepEqual(outcomes, [
     { id: 7, response: { header: { clusterId: 'c1', memberId: 'm1', revision: 2, raftTerm: 2 } } },
     { id: 8, error: { code: Errors.emptyKey.code, message: Errors.emptyKey.message } },
   ]);
-  s.applyEntries([entry(2, { type: 'put', req: { key: b('a'), value: b('again') } }), entry(6, { type: 'put', req: { key: b('d'), value: b('2') } })]);
-  t.is(s.revision, 5, 'entries at or below the applied index are skipped');
-  t.throws(() => s.applyEntries([entry(8, { type: 'put', req: { key: b('c'), value: b('3') } })]), { message: /applied after 6/ });
+  s.applyEntries([entry(2, { type: 'put', req: { key: b('a'), value: b('again') } }), entry(7, { type: 'put', req: { key: b('d'), value: b('2') } })]);
+  t.is(s.revision, 6, 'entries at or below the applied index are skipped');
+  t.throws(() => s.applyEntries([entry(9, { type: 'put', req: { key: b('c'), value: b('3') } })]), { message: /applied after 7/ });
 });
 
 test('alarms: NOSPACE refuses puts, txns with puts and grants; CORRUPT refuses everything', (t) => {
