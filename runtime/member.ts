@@ -8,7 +8,9 @@
 // requests in flight finish), then the transport, lease, raft, mvcc, snapshot, and the WAL last (every append flushed).
 import { randomInt } from 'node:crypto';
 import { clusterIdFor, memberIdFor, type MemberConfig } from './config.js';
+import { realDisk } from './disk.js';
 import { lockDataDir, type DataDirLock } from './lock.js';
+import { Wal, walDir } from '../actors/wal/wal.js';
 import type { Logger } from './log.js';
 import { ActorSystem } from './system.js';
 import type { GatewayActorConfig } from '../actors/server/actor.js';
@@ -34,6 +36,8 @@ export interface RunningMember {
 export const memberLimits = {
   /** How long a stopping member lets requests in flight finish. */
   drainMs: 5_000,
+  /** How long a joining member keeps trying to reach the existing members. */
+  joinDiscoveryMs: 60_000,
 } as const;
 
 export async function startMember(config: MemberConfig, log: Logger): Promise<RunningMember> {
@@ -46,11 +50,65 @@ export async function startMember(config: MemberConfig, log: Logger): Promise<Ru
   }
 }
 
-async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promise<RunningMember> {
+interface Identity {
+  memberId: string;
+  clusterId: string;
+  /** Peers to link to before the replicated member table is known. */
+  peers: Array<{ id: string; urls: string[] }>;
+  /** Voters of a new cluster; empty when joining or restarting. */
+  initialVoters: string[];
+}
+
+/**
+ * Who this member is: from its WAL when it has one (a restart), from --initial-cluster for a new cluster, or from
+ * the existing members' /members when it joins a running cluster (--initial-cluster-state existing, after
+ * `member add`).
+ */
+async function identity(config: MemberConfig, log: Logger): Promise<Identity> {
   const token = config.initialClusterToken;
-  const members = [...config.initialCluster].map(([name, peerUrls]) => ({ id: memberIdFor(peerUrls, token), name, peerUrls }));
-  const memberId = memberIdFor(config.initialAdvertisePeerUrls, token);
-  const clusterId = clusterIdFor(members.map((m) => m.id));
+  const configured = [...config.initialCluster].map(([name, urls]) => ({ id: memberIdFor(urls, token), name, urls }));
+  const existing = Wal.readMetadata(realDisk, walDir(config.dataDir));
+  if (existing) {
+    return { memberId: existing.memberId, clusterId: existing.clusterId, peers: configured.map(({ id, urls }) => ({ id, urls })), initialVoters: [] };
+  }
+  if (config.initialClusterState === 'new') {
+    return {
+      memberId: memberIdFor(config.initialAdvertisePeerUrls, token),
+      clusterId: clusterIdFor(configured.map((m) => m.id)),
+      peers: configured.map(({ id, urls }) => ({ id, urls })),
+      initialVoters: configured.map((m) => m.id),
+    };
+  }
+  const mine = [...config.initialAdvertisePeerUrls].sort().join(',');
+  const others = [...config.initialCluster].filter(([name]) => name !== config.name).flatMap(([, urls]) => urls);
+  const deadline = Date.now() + memberLimits.joinDiscoveryMs;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    for (const url of others) {
+      try {
+        const response = await fetch(`${url}/members`, { signal: AbortSignal.timeout(2_000) });
+        if (!response.ok) continue;
+        const found = (await response.json()) as { clusterId: string; members: Array<{ id: string; peerURLs: string[] }> };
+        const me = found.members.find((m) => [...m.peerURLs].sort().join(',') === mine);
+        if (!me) {
+          throw new MemberStartError(`this member (${config.initialAdvertisePeerUrls.join(',')}) is not in the cluster's member list: add it with 'member add' first`);
+        }
+        log.info('joining an existing cluster', { clusterId: found.clusterId, memberId: me.id, from: url });
+        return { memberId: me.id, clusterId: found.clusterId, peers: found.members.map((m) => ({ id: m.id, urls: m.peerURLs })), initialVoters: [] };
+      } catch (error) {
+        if (error instanceof MemberStartError) throw error;
+      }
+    }
+    await new Promise((r) => setTimeout(r, Math.min(1_000, 100 * 2 ** attempt)));
+  }
+  throw new MemberStartError(`could not reach any member of the existing cluster at ${others.join(', ')}`);
+}
+
+export class MemberStartError extends Error {
+  override name = 'MemberStartError';
+}
+
+async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promise<RunningMember> {
+  const { memberId, clusterId, peers, initialVoters } = await identity(config, log);
   // a fresh number at every start: entries this member proposed in an earlier life are never taken for new requests
   const bootId = randomInt(1, 2 ** 31);
   log.info('starting member', { name: config.name, memberId, clusterId, dataDir: config.dataDir });
@@ -72,12 +130,13 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
     lease: 'lease',
     snapshot: 'snapshot',
     snapshotCount: config.snapshotCount,
+    membersTo: ['transport', 'gateway'],
     leaseTTLMinSeconds: minimumTtlSeconds(config.electionTimeoutMs),
   };
   const lease: LeaseActorConfig = { memberId, electionTimeoutMs: config.electionTimeoutMs, raft: 'raft' };
   const raft: RaftShellConfig = {
     memberId,
-    initialVoters: config.initialClusterState === 'new' ? members.map((m) => m.id) : [],
+    initialVoters,
     tickMs: config.heartbeatIntervalMs,
     heartbeatTicks: 1,
     electionTicks: Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs)),
@@ -87,10 +146,12 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
     self: memberId,
     clusterId,
     listenPeerUrls: config.listenPeerUrls,
-    peers: members.map((m) => ({ id: m.id, urls: m.peerUrls })),
+    peers,
     deliverTo: 'raft',
     snapshotIncomingDir: `${config.dataDir}/member/snap/incoming`,
     snapshotActor: 'snapshot',
+    leaseActor: 'lease',
+    faultInjection: process.env.TETCD_FAULT_INJECTION === '1',
   };
   const gateway: GatewayActorConfig = {
     server: {
@@ -100,12 +161,12 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
       name: config.name,
       peerUrls: config.initialAdvertisePeerUrls,
       clientUrls: config.advertiseClientUrls,
-      initialMembers: members,
+      clusterToken: config.initialClusterToken,
       maxTxnOps: config.maxTxnOps,
       quotaBackendBytes: config.quotaBackendBytes,
       electionTimeoutMs: config.electionTimeoutMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
-      actors: { raft: 'raft', mvcc: 'mvcc', lease: 'lease' },
+      actors: { raft: 'raft', mvcc: 'mvcc', lease: 'lease', transport: 'transport' },
     },
     listenClientUrls: config.listenClientUrls,
     maxRequestBytes: config.maxRequestBytes,

@@ -18,7 +18,11 @@ export type InternalOp =
   | { type: 'leaseRevoke'; req: { ID: bigint } }
   /** Remaining time (ms) recorded by the leader so a new leader resumes it instead of granting a fresh full TTL. */
   | { type: 'leaseCheckpoint'; checkpoints: Array<{ ID: bigint; remainingMs: number }> }
-  | { type: 'alarm'; action: 'activate' | 'deactivate'; memberId: string; alarm: 'NOSPACE' | 'CORRUPT' };
+  | { type: 'alarm'; action: 'activate' | 'deactivate'; memberId: string; alarm: 'NOSPACE' | 'CORRUPT' }
+  /** A member publishes its name and URLs when it starts (etcd's "publish"). */
+  | { type: 'memberAttributes'; memberId: string; name: string; clientURLs: string[]; peerURLs: string[] }
+  /** The member update API: new peer URLs for a member. */
+  | { type: 'memberUpdate'; memberId: string; peerURLs: string[] };
 
 export interface InternalRequest {
   /** Unique among the requests proposed by `member` in its incarnation `boot`; 0 for requests nobody waits on. */

@@ -20,6 +20,7 @@ import type { ConfState } from '../raft/core/types.js';
 import type { SnapshotProtocol, SnapshotStreamEvent } from '../snapshot/protocol.js';
 import type {
   AppliedReport,
+  MembersChanged,
   SnapshotSaveReply,
   HashKVReply,
   ImageOpenReply,
@@ -408,6 +409,23 @@ export class MvccShell {
       if (this.ctx.ref<MvccPeerProtocol>(raft).tell({ type: 'applied', index: appliedIndex })) this.reportedAppliedIndex = appliedIndex;
     }
     this.flushLeaseEvents();
+    this.flushMembers();
+  }
+
+  /** The member table goes to its listeners after every turn that changed it (they want only the newest). */
+  private flushMembers(): void {
+    if (!this.store.members.changed || this.restoring) return;
+    this.store.members.changed = false;
+    const message: MembersChanged = { type: 'members', members: this.store.members.list() };
+    for (const name of this.config.membersTo ?? []) {
+      if (!this.ctx.peers().includes(name)) continue;
+      const ref = this.ctx.ref<AnyProtocol>(name);
+      if (!ref.tell(message as never)) {
+        // try again once there is room: the table is small and only the newest one matters
+        this.store.members.changed = true;
+        void ref.whenWritable().then(() => this.flushMembers());
+      }
+    }
   }
 
   /** Lease events go out in apply order and are never dropped: a full mailbox keeps them in a bounded backlog. */

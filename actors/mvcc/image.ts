@@ -7,7 +7,8 @@
 // below R stays readable; later writes only append above R and are skipped.
 //
 // Chunk layout: "TMVI" | kind u8 | chunk number varint | payload | crc32c of all preceding bytes (u32 LE).
-//   meta:    format version, R, C + 1, applied index, raft term, leases (id i64, ttl, remaining), alarms
+//   meta:    format version, R, C + 1, applied index, raft term, leases (id i64, ttl, remaining ms), alarms, members
+//            (id, name, peer URLs, client URLs, learner)
 //   bases:   count, then per key (in key order) its newest non-deleted state below C: key, mod, create, version,
 //            lease i64, value — the state compaction keeps when the record it came from is freed
 //   records: count, then history records with C <= main <= R in revision order (tombstones at exactly C excluded,
@@ -20,6 +21,7 @@ import { recordValue } from './history.js';
 import type { KeyEntry } from './key-entry.js';
 import { bytesToLatin1 } from './keys.js';
 import { mvccLimits } from './limits.js';
+import type { MemberRecord } from './members.js';
 import { STATE_NONE, type AlarmMember, type AlarmType, type MvccStore } from './store.js';
 
 const MAGIC = [0x54, 0x4d, 0x56, 0x49]; // "TMVI"
@@ -183,13 +185,14 @@ export class ImageStream implements IterableIterator<Uint8Array> {
     raftTerm: number;
     leases: Array<{ id: bigint; ttl: number; remaining: number }>;
     alarms: AlarmMember[];
+    members: MemberRecord[];
   };
 
   constructor(private readonly store: MvccStore) {
     this.revision = store.revision;
     this.compactRevision = store.compactRevision;
     this.epoch = store.epoch;
-    this.meta = { appliedIndex: store.appliedIndex, raftTerm: store.raftTerm, leases: store.leaseRows(), alarms: store.alarms() };
+    this.meta = { appliedIndex: store.appliedIndex, raftTerm: store.raftTerm, leases: store.leaseRows(), alarms: store.alarms(), members: store.members.list() };
     const log = store.log;
     this.nextSeq = this.compactRevision >= 0 ? log.seekRevision(this.compactRevision) : log.firstSeq();
     store.imageStreamOpened();
@@ -279,6 +282,16 @@ export class ImageStream implements IterableIterator<Uint8Array> {
     for (const a of this.meta.alarms) {
       w.binary(a.memberID);
       w.u8(ALARMS.indexOf(a.alarm));
+    }
+    w.uint(this.meta.members.length);
+    for (const m of this.meta.members) {
+      w.binary(m.id);
+      w.binary(utf8ToLatin1(m.name));
+      w.uint(m.peerURLs.length);
+      for (const u of m.peerURLs) w.binary(utf8ToLatin1(u));
+      w.uint(m.clientURLs.length);
+      for (const u of m.clientURLs) w.binary(utf8ToLatin1(u));
+      w.u8(m.isLearner ? 1 : 0);
     }
     return w.finish();
   }
@@ -450,7 +463,18 @@ export class ImageRestorer {
       if (!alarm) throw new ImageCorruptError('unknown alarm type');
       alarms.push({ memberID, alarm });
     }
-    this.store.restoreMeta({ revision, compactRevision, appliedIndex, raftTerm, alarms });
+    const memberCount = r.uint();
+    const members: MemberRecord[] = [];
+    for (let i = 0; i < memberCount; i++) {
+      const id = r.binary();
+      const name = latin1ToUtf8(r.binary());
+      const peerURLs: string[] = [];
+      for (let n = r.uint(); n > 0; n--) peerURLs.push(latin1ToUtf8(r.binary()));
+      const clientURLs: string[] = [];
+      for (let n = r.uint(); n > 0; n--) clientURLs.push(latin1ToUtf8(r.binary()));
+      members.push({ id, name, peerURLs, clientURLs, isLearner: r.u8() === 1 });
+    }
+    this.store.restoreMeta({ revision, compactRevision, appliedIndex, raftTerm, alarms, members });
     this.revision = revision;
   }
 
@@ -498,4 +522,13 @@ function readCount(r: Reader): number {
   const b2 = r.u8();
   const b3 = r.u8();
   return (b0 | (b1 << 8) | (b2 << 16)) + b3 * 0x1000000;
+}
+
+/** Names and URLs are text; the image's binary fields hold one byte per char, so text goes in as UTF-8 bytes. */
+function utf8ToLatin1(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+function latin1ToUtf8(bytes: string): string {
+  return Buffer.from(bytes, 'latin1').toString('utf8');
 }

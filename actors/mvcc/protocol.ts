@@ -21,6 +21,7 @@ import type {
 import type { ApplyBatch } from '../raft/protocol.js';
 import type { Entry } from '../raft/core/types.js';
 import type { SnapshotStreamEvent } from '../snapshot/protocol.js';
+import type { MemberRecord } from './members.js';
 import type { WatchOutput } from './watch/hub.js';
 
 export interface MvccConfig {
@@ -45,6 +46,14 @@ export interface MvccConfig {
   snapshot?: string;
   /** A snapshot is saved after this many applied entries (etcd's --snapshot-count); 0 or unset: only when asked. */
   snapshotCount?: number;
+  /** Actors told the member table ({type:'members'}) whenever it changes. */
+  membersTo?: string[];
+}
+
+/** The replicated member table, told to config.membersTo whenever it changes. */
+export interface MembersChanged {
+  type: 'members';
+  members: MemberRecord[];
 }
 
 export interface ReadRequest {

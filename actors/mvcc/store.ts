@@ -50,6 +50,7 @@ import { ImageRestorer, ImageStream } from './image.js';
 import { KeyEntry, NO_LEASE } from './key-entry.js';
 import { bytesToKey, bytesToLatin1, compareBytes, keyToBytes, latin1ToBytes, spanOf, type KeySpan } from './keys.js';
 import { LeaseTable, type Lease } from './leases.js';
+import { MemberTable, type MemberRecord } from './members.js';
 import { mvccLimits } from './limits.js';
 import { validateDeleteRange, validateLeaseGrant, validatePut, validateRange, validateTxn } from './validate.js';
 
@@ -181,6 +182,8 @@ export class MvccStore {
   private readonly txnOpsMax: number;
   /** Told of every lease grant, revoke and checkpoint as it applies (the lease actor keeps time for them). */
   leaseListener: LeaseListener | undefined;
+  /** The cluster's members (replicated like the keys). */
+  readonly members = new MemberTable();
 
   constructor(options: StoreOptions = {}) {
     this.clusterId = options.clusterId ?? '';
@@ -223,6 +226,10 @@ export class MvccStore {
       if (entry.index !== this.appliedIndex + 1 && this.appliedIndex !== 0) throw new AssertionError(`entry ${entry.index} applied after ${this.appliedIndex}`);
       this.appliedIndex = entry.index;
       if (entry.term > this.raftTerm) this.raftTerm = entry.term;
+      if (entry.type === EntryType.ConfChange) {
+        this.members.applyConfChange(entry.data);
+        continue;
+      }
       if (entry.type !== EntryType.Normal || entry.data.length === 0) continue;
       let request: InternalRequest;
       try {
@@ -293,6 +300,12 @@ export class MvccStore {
         const response = this.applyAlarm(op.action, op.memberId, op.alarm);
         return respond ? response : undefined;
       }
+      case 'memberAttributes':
+        this.members.publish(op.memberId, op.name, op.clientURLs, op.peerURLs);
+        return respond ? { header: this.header() } : undefined;
+      case 'memberUpdate':
+        if (!this.members.updatePeerURLs(op.memberId, op.peerURLs)) return etcdError(Errors.memberNotFound);
+        return respond ? { header: this.header() } : undefined;
       default:
         return assertNever(op, 'internal op');
     }
@@ -1126,7 +1139,9 @@ export class MvccStore {
   }
 
   /** @internal Restore: sets the scalar state. */
-  restoreMeta(meta: { revision: number; compactRevision: number; appliedIndex: number; raftTerm: number; alarms: AlarmMember[] }): void {
+  restoreMeta(meta: { revision: number; compactRevision: number; appliedIndex: number; raftTerm: number; alarms: AlarmMember[]; members: MemberRecord[] }): void {
+    this.members.clear();
+    for (const m of meta.members) this.members.restore(m);
     this.revision = meta.revision;
     this.compactRevision = meta.compactRevision;
     this.physicalCompactRevision = meta.compactRevision;

@@ -4,6 +4,7 @@
 import { defineActor } from '../../runtime/actor.js';
 import { assertNever } from '../../runtime/assert.js';
 import { hostPort } from '../../runtime/uws.js';
+import { MemberRemovedError } from '../transport/actor.js';
 import { startGateway, type Gateway } from '../gateway/http.js';
 import { GatewayMetrics } from '../gateway/metrics.js';
 import type { GatewayProtocol } from './protocol.js';
@@ -17,6 +18,7 @@ export interface GatewayActorConfig {
 
 export default defineActor<GatewayProtocol, GatewayActorConfig>(async (ctx, config) => {
   const server = new EtcdServer(ctx, config.server);
+  server.onRemoved = () => ctx.fail(new MemberRemovedError());
   const metrics = new GatewayMetrics();
   const gateways: Gateway[] = [];
   for (const url of config.listenClientUrls) {
@@ -38,6 +40,9 @@ export default defineActor<GatewayProtocol, GatewayActorConfig>(async (ctx, conf
           return;
         case 'leaderChanged':
           server.onLeaderChanged(message);
+          return;
+        case 'members':
+          server.onMembers(message.members);
           return;
         case 'stats':
           return { port: gateways[0]?.port ?? 0 };

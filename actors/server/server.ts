@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { ActorContext, ActorRef } from '../../runtime/actor.js';
 import { encodeValue } from '../../runtime/codec.js';
+import { memberIdFor } from '../../runtime/config.js';
 import type { Logger } from '../../runtime/log.js';
 import { EtcdError, Errors, etcdError, GrpcCode } from '../api/errors.js';
 import type { ApplyOutcome, InternalOp, InternalRequest } from '../api/internal.js';
@@ -68,6 +69,8 @@ import type {
 } from '../gateway/api.js';
 import { AlarmType } from '../gateway/api.js';
 import type { LeaseProtocol } from '../lease/protocol.js';
+import type { TransportProtocol } from '../transport/protocol.js';
+import type { MemberContext, MemberRecord } from '../mvcc/members.js';
 import type { MvccOutput, MvccProtocol, ReadOp, ReadResponse, ReadResult, StatusReply } from '../mvcc/protocol.js';
 import { isTxnReadOnly, validateDeleteRange, validateLeaseGrant, validatePut, validateRange, validateTxn } from '../mvcc/validate.js';
 import type { WatchOutput } from '../mvcc/watch/hub.js';
@@ -82,19 +85,19 @@ export const etcdClusterVersion = '3.4.0';
 
 export interface ServerConfig {
   memberId: string;
+  /** --initial-cluster-token: part of the ID of members added through the API. */
+  clusterToken: string;
   /** This incarnation of the member (see InternalRequest.boot); mvcc answers only requests carrying it. */
   bootId: number;
   clusterId: string;
   name: string;
   peerUrls: string[];
   clientUrls: string[];
-  /** Every member's name and peer URLs as configured (client URLs are known for this member only). */
-  initialMembers: Array<{ id: string; name: string; peerUrls: string[] }>;
   maxTxnOps: number;
   quotaBackendBytes: number;
   electionTimeoutMs: number;
   heartbeatIntervalMs: number;
-  actors: { raft: string; mvcc: string; lease: string };
+  actors: { raft: string; mvcc: string; lease: string; transport: string };
 }
 
 interface Waiter {
@@ -118,6 +121,7 @@ export class EtcdServer implements Api {
   private readonly raft: ActorRef<RaftProtocol>;
   private readonly mvcc: ActorRef<MvccProtocol>;
   private readonly lease: ActorRef<LeaseProtocol>;
+  private readonly transport: ActorRef<TransportProtocol>;
   private readonly log: Logger;
   private readonly requestTimeoutMs: number;
 
@@ -143,6 +147,12 @@ export class EtcdServer implements Api {
   private lastStatus: StatusReply | undefined;
   private noSpace = false;
   private closed = false;
+  private members: MemberRecord[] = [];
+  private memberWaiters: Array<() => void> = [];
+  private published = false;
+  private publishing = false;
+  /** Called when this member finds itself removed from the cluster. */
+  onRemoved: () => void = () => {};
 
   constructor(
     ctx: ActorContext,
@@ -151,6 +161,7 @@ export class EtcdServer implements Api {
     this.raft = ctx.ref<RaftProtocol>(config.actors.raft);
     this.mvcc = ctx.ref<MvccProtocol>(config.actors.mvcc);
     this.lease = ctx.ref<LeaseProtocol>(config.actors.lease);
+    this.transport = ctx.ref<TransportProtocol>(config.actors.transport);
     this.log = ctx.log;
     // etcd's request timeout: 5 s plus two election timeouts
     this.requestTimeoutMs = 5_000 + 2 * config.electionTimeoutMs;
@@ -198,6 +209,7 @@ export class EtcdServer implements Api {
   onLeaderChanged(notice: LeaderChanged): void {
     this.leader = notice.leader;
     this.term = notice.term;
+    if (notice.leader !== '') this.publish();
   }
 
   // ---- KV ----
@@ -328,8 +340,8 @@ export class EtcdServer implements Api {
       const ids = queue;
       queue = [];
       inFlight = true;
-      server.lease
-        .ask({ type: 'keepAlive', ids }, { timeoutMs: server.requestTimeoutMs })
+      server
+        .leaseCall('keepAlive', ids)
         .then(
           (ttls) => {
             if (closed) return;
@@ -369,11 +381,27 @@ export class EtcdServer implements Api {
     const ID = BigInt(request.ID);
     const [view, remaining] = await Promise.all([
       this.read({ type: 'leaseTimeToLive', req: { ID, keys: request.keys ?? false } }, false) as Promise<LeaseTimeToLiveResponse>,
-      this.lease.ask({ type: 'remaining', ids: [ID] }, { timeoutMs: this.requestTimeoutMs }),
+      this.leaseCall('remaining', [ID]),
     ]);
     if (view.TTL === -1 || remaining[0]! < 0) return { header: view.header, ID, TTL: -1, grantedTTL: 0 };
     // etcd truncates the remaining time to whole seconds
     return { ...view, TTL: Math.floor(remaining[0]! / 1000) };
+  }
+
+  /**
+   * Lease time lives on the leader: ask the local lease actor when this member leads, otherwise forward the call to
+   * the leader's lease actor through the peer transport (as etcd forwards keep-alives to its leader).
+   */
+  private async leaseCall(op: 'keepAlive' | 'remaining', ids: bigint[]): Promise<number[]> {
+    const local = (): Promise<number[]> => this.lease.ask(op === 'keepAlive' ? { type: 'keepAlive', ids } : { type: 'remaining', ids }, { timeoutMs: this.requestTimeoutMs });
+    if (this.leader === '') throw etcdError(Errors.noLeader);
+    if (this.leader === this.config.memberId) return local();
+    try {
+      return await this.transport.ask({ type: 'forwardLease', to: this.leader, op, ids }, { timeoutMs: this.requestTimeoutMs });
+    } catch (error) {
+      this.log.debug('forwarding a lease call to the leader failed', { leader: this.leader, error: error instanceof Error ? error.message : String(error) });
+      throw etcdError(this.leader === '' ? Errors.noLeader : Errors.leaderChanged);
+    }
   }
 
   leaseLeases(): Promise<LeaseLeasesResponse> {
@@ -382,34 +410,97 @@ export class EtcdServer implements Api {
 
   // ---- cluster ----
 
+  /** The replicated member table changed (told by mvcc after it applied a membership change or a publish). */
+  onMembers(members: MemberRecord[]): void {
+    const wasMember = this.members.some((m) => m.id === this.config.memberId);
+    this.members = members;
+    const waiters = this.memberWaiters;
+    this.memberWaiters = [];
+    for (const wake of waiters) wake();
+    if (wasMember && !members.some((m) => m.id === this.config.memberId)) {
+      this.log.error('this member has been permanently removed from the cluster; stopping');
+      this.onRemoved();
+    }
+  }
+
   async memberList(): Promise<MemberListResponse> {
-    const status = await this.raft.ask({ type: 'status' });
-    const known = new Map(this.config.initialMembers.map((m) => [m.id, m]));
-    const member = (id: string, isLearner: boolean): Member => {
-      const info = known.get(id);
-      const m: Member = { ID: id, name: info?.name ?? '', peerURLs: info?.peerUrls ?? [], clientURLs: id === this.config.memberId ? this.config.clientUrls : [] };
-      if (isLearner) m.isLearner = true;
-      return m;
-    };
-    const members = [...status.confState.voters.map((id) => member(id, false)), ...status.confState.learners.map((id) => member(id, true))];
-    members.sort((a, b) => (BigInt('0x' + a.ID) < BigInt('0x' + b.ID) ? -1 : 1));
-    return { header: this.header(), members };
+    return { header: this.header(), members: this.members.map(toMember) };
   }
 
-  memberAdd(_request: MemberAddRequest): Promise<MemberAddResponse> {
-    return Promise.reject(new EtcdError(GrpcCode.UNIMPLEMENTED, 'etcdserver: membership changes are not available on a standalone member yet'));
+  async memberAdd(request: MemberAddRequest): Promise<MemberAddResponse> {
+    const peerURLs = request.peerURLs ?? [];
+    const invalid = peerURLs.find((url) => !isPeerUrl(url));
+    if (peerURLs.length === 0 || invalid !== undefined) throw new EtcdError(GrpcCode.INVALID_ARGUMENT, `etcdserver: member peerURLs are invalid${invalid ? ` (${invalid})` : ''}`);
+    if (this.members.some((m) => m.peerURLs.some((url) => peerURLs.includes(url)))) throw etcdError(Errors.peerURLExists);
+    const id = memberIdFor(peerURLs, this.config.clusterToken, Date.now());
+    const context = encodeValue({ peerURLs } satisfies MemberContext);
+    await this.raft.ask(
+      { type: 'changeMembership', change: request.isLearner ? { op: 'addLearner', nodeId: id, context } : { op: 'addVoter', nodeId: id, context } },
+      { timeoutMs: this.requestTimeoutMs },
+    );
+    await this.untilMembers((members) => members.some((m) => m.id === id));
+    const member: Member = { ID: id, name: '', peerURLs, clientURLs: [] };
+    if (request.isLearner) member.isLearner = true;
+    return { header: this.header(), member, members: this.members.map(toMember) };
   }
 
-  memberRemove(_request: MemberRemoveRequest): Promise<MembersResponse> {
-    return Promise.reject(new EtcdError(GrpcCode.UNIMPLEMENTED, 'etcdserver: membership changes are not available on a standalone member yet'));
+  async memberRemove(request: MemberRemoveRequest): Promise<MembersResponse> {
+    const id = request.ID;
+    if (!this.members.some((m) => m.id === id)) throw etcdError(Errors.memberNotFound);
+    await this.raft.ask({ type: 'changeMembership', change: { op: 'remove', nodeId: id } }, { timeoutMs: this.requestTimeoutMs });
+    await this.untilMembers((members) => !members.some((m) => m.id === id));
+    return { header: this.header(), members: this.members.map(toMember) };
   }
 
-  memberUpdate(_request: MemberUpdateRequest): Promise<MembersResponse> {
-    return Promise.reject(new EtcdError(GrpcCode.UNIMPLEMENTED, 'etcdserver: membership changes are not available on a standalone member yet'));
+  async memberUpdate(request: MemberUpdateRequest): Promise<MembersResponse> {
+    const id = request.ID;
+    const peerURLs = request.peerURLs ?? [];
+    if (!this.members.some((m) => m.id === id)) throw etcdError(Errors.memberNotFound);
+    if (this.members.some((m) => m.id !== id && m.peerURLs.some((url) => peerURLs.includes(url)))) throw etcdError(Errors.peerURLExists);
+    await this.propose({ type: 'memberUpdate', memberId: id, peerURLs });
+    await this.untilMembers((members) => members.some((m) => m.id === id && m.peerURLs.join(',') === peerURLs.join(',')));
+    return { header: this.header(), members: this.members.map(toMember) };
   }
 
-  memberPromote(_request: MemberPromoteRequest): Promise<MembersResponse> {
-    return Promise.reject(new EtcdError(GrpcCode.UNIMPLEMENTED, 'etcdserver: membership changes are not available on a standalone member yet'));
+  async memberPromote(request: MemberPromoteRequest): Promise<MembersResponse> {
+    const id = request.ID;
+    const member = this.members.find((m) => m.id === id);
+    if (!member) throw etcdError(Errors.memberNotFound);
+    if (!member.isLearner) throw etcdError(Errors.memberNotLearner);
+    await this.raft.ask({ type: 'changeMembership', change: { op: 'promote', nodeId: id } }, { timeoutMs: this.requestTimeoutMs });
+    await this.untilMembers((members) => members.some((m) => m.id === id && !m.isLearner));
+    return { header: this.header(), members: this.members.map(toMember) };
+  }
+
+  /** Waits (bounded) until the member table satisfies `done`; mvcc applies a change shortly after raft does. */
+  private async untilMembers(done: (members: MemberRecord[]) => boolean): Promise<void> {
+    const deadline = Date.now() + this.requestTimeoutMs;
+    while (!done(this.members)) {
+      if (Date.now() > deadline) throw etcdError(Errors.timeout);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        this.memberWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** etcd's publish: once there is a leader, record this member's name and URLs in the replicated member table. */
+  private publish(): void {
+    if (this.published || this.publishing || this.closed) return;
+    this.publishing = true;
+    this.propose({ type: 'memberAttributes', memberId: this.config.memberId, name: this.config.name, clientURLs: this.config.clientUrls, peerURLs: this.config.peerUrls })
+      .then(() => {
+        this.published = true;
+        this.log.info('published member attributes', { name: this.config.name, clientURLs: this.config.clientUrls });
+      })
+      .catch((error: unknown) => this.log.warn('publishing member attributes failed; will retry', { error: error instanceof Error ? error.message : String(error) }))
+      .finally(() => {
+        this.publishing = false;
+        if (!this.published && !this.closed) setTimeout(() => this.publish(), 500).unref();
+      });
   }
 
   // ---- maintenance ----
@@ -682,4 +773,19 @@ function txnBytes(request: TxnRequest): number {
     }
   }
   return bytes;
+}
+
+function toMember(record: MemberRecord): Member {
+  const member: Member = { ID: record.id, name: record.name, peerURLs: record.peerURLs, clientURLs: record.clientURLs };
+  if (record.isLearner) member.isLearner = true;
+  return member;
+}
+
+function isPeerUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.port !== '';
+  } catch {
+    return false;
+  }
 }

@@ -4,8 +4,17 @@
 import { defineActor, type AnyProtocol } from '../../runtime/actor.js';
 import { assertNever } from '../../runtime/assert.js';
 import type { NodeId } from '../raft/core/types.js';
+import type { LeaseProtocol } from '../lease/protocol.js';
 import { PeerTransport, type PeerTransportOptions } from './peer-transport.js';
 import type { PeerInfo, PeerMessage, TransportDelivery, TransportProtocol } from './protocol.js';
+
+/** This member was removed from the cluster by the others: it stops (as etcd does) rather than serve stale data. */
+export class MemberRemovedError extends Error {
+  override name = 'MemberRemovedError';
+  constructor() {
+    super('the member has been permanently removed from the cluster');
+  }
+}
 
 export interface TransportConfig {
   self: NodeId;
@@ -17,6 +26,10 @@ export interface TransportConfig {
   /** Where incoming snapshot files are written while they arrive (they are then handed to snapshotActor). */
   snapshotIncomingDir?: string;
   snapshotActor?: string;
+  /** The lease actor, which answers lease calls forwarded by followers when this member leads. */
+  leaseActor?: string;
+  /** Serve the /debug/faults hook (tests set TETCD_FAULT_INJECTION=1). */
+  faultInjection?: boolean;
   streamBufferBytesMax?: number;
 }
 
@@ -61,6 +74,22 @@ export default defineActor<TransportProtocol, TransportConfig>(async (ctx, confi
     options.onSnapshot = (_from, file, _bytes, message) => snapshots.tell({ type: 'installIncoming', path: file, message } as never);
   }
   options.onSnapshotStatus = (peer, ok) => target.tell({ type: 'snapshotStatus', peer, ok });
+  if (config.leaseActor) {
+    const lease = ctx.ref<LeaseProtocol>(config.leaseActor);
+    options.onLease = (_from, op, ids) => lease.ask(op === 'keepAlive' ? { type: 'keepAlive', ids } : { type: 'remaining', ids }, { timeoutMs: 5_000 });
+  }
+  if (config.faultInjection) options.faultInjection = true;
+  // the member table as mvcc last told it; until then, the configured peers
+  const known = new Map(config.peers.map((p) => [p.id, p.urls]));
+  let membersJson: string | undefined;
+  options.membersJson = () => membersJson;
+  let removedSelf = false;
+  options.onRemoved = () => {
+    if (removedSelf) return;
+    removedSelf = true;
+    ctx.log.error('a peer says this member was removed from the cluster; stopping');
+    ctx.fail(new MemberRemovedError());
+  };
   const transport = new PeerTransport(options);
   await transport.start();
   ctx.log.info('listening for peers', { urls: config.listenPeerUrls });
@@ -77,6 +106,18 @@ export default defineActor<TransportProtocol, TransportConfig>(async (ctx, confi
         case 'faults':
           transport.faults(message.isolate, message.cutStreams ?? false);
           return;
+        case 'members': {
+          for (const m of message.members) if (m.peerURLs.length > 0) known.set(m.id, m.peerURLs);
+          const current = new Set(message.members.map((m) => m.id));
+          const gone = [...known.keys()].filter((id) => !current.has(id));
+          for (const id of gone) known.delete(id);
+          transport.markRemoved(gone);
+          transport.setPeers([...known].map(([id, urls]) => ({ id, urls })));
+          membersJson = JSON.stringify({ clusterId: config.clusterId, members: message.members.map((m) => ({ ...m, peerURLs: known.get(m.id) ?? m.peerURLs })) });
+          return;
+        }
+        case 'forwardLease':
+          return transport.forwardLease(message.to, message.op, message.ids, 5_000);
         case 'sendSnapshotFile':
           transport.sendSnapshot(message.to, message.file, message.message);
           return;

@@ -20,6 +20,8 @@ export interface PeerLinkOptions {
   reconnectDelayMsMax: number;
   log: Logger;
   random: () => number;
+  /** The peer answered that this member was removed from the cluster. */
+  onRemoved?(): void;
 }
 
 export class PeerLink {
@@ -99,6 +101,7 @@ export class PeerLink {
     socket.on('unexpected-response', (_request, response) => {
       this.options.log.warn('peer refused the stream', { peer: this.options.peer, status: response.statusCode, reason: response.headers['x-tetcd-reason'] });
       socket.terminate();
+      if (response.statusCode === 410) this.options.onRemoved?.();
     });
     socket.on('error', () => {
       // 'close' follows; the cause is logged only when the stream had been open
@@ -135,6 +138,7 @@ export class PeerLink {
       .then(async (response) => {
         await response.arrayBuffer();
         if (!response.ok) this.options.log.debug('peer refused a message post', { peer: this.options.peer, status: response.status });
+        if (response.status === 410) this.options.onRemoved?.();
       })
       .catch((error: unknown) => {
         this.options.log.debug('message post failed', { peer: this.options.peer, error });

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeValue, encodeValue } from '../../runtime/codec.js';
 import type { Logger } from '../../runtime/log.js';
-import { hostPort, listen, uws, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../../runtime/uws.js';
+import { hostPort, listen, uws, type HttpResponse, type TemplatedApp, type us_listen_socket, type WebSocket } from '../../runtime/uws.js';
 import type { NodeId } from '../raft/core/types.js';
 import { Pipeline } from '../pipeline/pool.js';
 import { PeerLink } from './peer-link.js';
@@ -31,6 +31,14 @@ export interface PeerTransportOptions {
   onSnapshot?(from: NodeId, file: string, bytes: number, message: PeerMessage): void;
   /** A snapshot this member sent was accepted (or not) by its peer. */
   onSnapshotStatus?(to: NodeId, ok: boolean, error?: string): void;
+  /** Serves a lease call a follower forwarded to this member (the leader). */
+  onLease?(from: NodeId, op: 'keepAlive' | 'remaining', ids: bigint[]): Promise<number[]>;
+  /** The body of GET /members: {"clusterId", "members"}, for joining members. */
+  membersJson?(): string | undefined;
+  /** Serve POST /debug/faults (tests only). */
+  faultInjection?: boolean;
+  /** A peer answered that this member was removed from the cluster. */
+  onRemoved?(): void;
   streamBufferBytesMax?: number;
   pipelineInflightMax?: number;
   frameBytesMax?: number;
@@ -59,6 +67,10 @@ export class PeerTransport {
   private readonly listenSockets: us_listen_socket[] = [];
   private readonly app: TemplatedApp;
   private isolated = new Set<NodeId>();
+  /** Members that were in the cluster and were removed: their connections get 410 Gone, which tells them so. */
+  private readonly removed = new Set<NodeId>();
+  /** Open incoming streams per sender. */
+  private readonly incoming = new Map<NodeId, Set<WebSocket<StreamData>>>();
   private framesReceived = 0;
   private messagesDropped = 0;
   readonly boundPorts: number[] = [];
@@ -111,6 +123,7 @@ export class PeerTransport {
           reconnectDelayMsMax: this.options.reconnectDelayMsMax ?? transportLimits.reconnectDelayMsMax,
           log: this.options.log,
           random: this.options.random,
+          onRemoved: () => this.options.onRemoved?.(),
         }),
       );
     }
@@ -187,6 +200,21 @@ export class PeerTransport {
       });
   }
 
+  /** Sends a lease call to `to` (the leader) and returns its answer. */
+  async forwardLease(to: NodeId, op: 'keepAlive' | 'remaining', ids: bigint[], timeoutMs: number): Promise<number[]> {
+    const link = this.links.get(to);
+    if (!link || this.isolated.has(to)) throw new Error(`leader ${to} is not reachable`);
+    const response = await fetch(link.urls[0]! + peerPaths.lease, {
+      method: 'POST',
+      headers: { [peerHeaders.clusterId]: this.clusterId, [peerHeaders.from]: this.options.self, [peerHeaders.to]: to, 'content-type': 'application/cbor' },
+      body: encodeValue({ op, ids }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = new Uint8Array(await response.arrayBuffer());
+    if (response.status !== 200) throw new Error(`leader refused the lease call: ${response.status} ${Buffer.from(body).toString()}`);
+    return decodeValue<number[]>(body);
+  }
+
   close(): void {
     void this.pipeline?.close();
     this.pipeline = undefined;
@@ -198,8 +226,23 @@ export class PeerTransport {
     (this.app as unknown as { close?: () => void }).close?.();
   }
 
+  markRemoved(ids: Iterable<NodeId>): void {
+    for (const id of ids) {
+      this.removed.add(id);
+      // its open streams are cut: when it reconnects it is told it was removed
+      for (const ws of this.incoming.get(id) ?? []) ws.end(4410, 'member removed');
+      this.incoming.delete(id);
+    }
+  }
+
+  /** The HTTP status line for a refusal: removed members are told so (410), everything else is a mismatch (412). */
+  private refusalStatus(from: string): string {
+    return this.removed.has(from) ? '410 Gone' : '412 Precondition Failed';
+  }
+
   /** Why a connection is refused, or undefined when it is ours. */
   private refusal(clusterId: string, from: string, to: string): string | undefined {
+    if (this.removed.has(from)) return `member ${from} was removed from the cluster`;
     if (clusterId !== this.clusterId) return `cluster ID mismatch (local ${this.clusterId}, remote ${clusterId || 'none'})`;
     if (to !== this.options.self) return `member ID mismatch (local ${this.options.self}, expected by remote ${to || 'none'})`;
     if (!/^[0-9a-f]{16}$/.test(from)) return 'missing or malformed sender member ID';
@@ -208,7 +251,7 @@ export class PeerTransport {
   }
 
   private deliver(from: NodeId, bytes: Uint8Array): void {
-    if (this.isolated.has(from)) return;
+    if (this.isolated.has(from) || this.removed.has(from)) return;
     let messages: PeerMessage[];
     try {
       messages = decodeValue<PeerMessage[]>(bytes);
@@ -236,7 +279,7 @@ export class PeerTransport {
         const refusal = this.refusal(clusterId, from, to);
         if (refusal) {
           this.options.log.warn('refused a peer stream', { from, reason: refusal });
-          res.writeStatus('412 Precondition Failed').writeHeader('x-tetcd-reason', refusal).end(refusal);
+          res.writeStatus(this.refusalStatus(from)).writeHeader('x-tetcd-reason', refusal).end(refusal);
           return;
         }
         res.upgrade<StreamData>(
@@ -246,6 +289,15 @@ export class PeerTransport {
           req.getHeader('sec-websocket-extensions'),
           context,
         );
+      },
+      open: (ws) => {
+        const from = ws.getUserData().from;
+        let set = this.incoming.get(from);
+        if (!set) this.incoming.set(from, (set = new Set()));
+        set.add(ws);
+      },
+      close: (ws) => {
+        this.incoming.get(ws.getUserData().from)?.delete(ws);
       },
       message: (ws, message) => {
         // the ArrayBuffer is only valid during this call: copy before decoding (decoded bytes are views into it)
@@ -258,7 +310,7 @@ export class PeerTransport {
       const to = req.getHeader(peerHeaders.to);
       const refusal = this.refusal(clusterId, from, to);
       if (refusal) {
-        res.writeStatus('412 Precondition Failed').writeHeader('x-tetcd-reason', refusal).end(refusal);
+        res.writeStatus(this.refusalStatus(from)).writeHeader('x-tetcd-reason', refusal).end(refusal);
         return;
       }
       readBody(res, frameBytesMax, (body) => {
@@ -268,6 +320,50 @@ export class PeerTransport {
       });
     });
     this.app.post(peerPaths.snapshot, (res, req) => this.receiveSnapshot(res, req));
+    this.app.get(peerPaths.members, (res) => {
+      const body = this.options.membersJson?.();
+      if (body === undefined) res.writeStatus('503 Service Unavailable').end('member list not known yet');
+      else res.writeHeader('content-type', 'application/json').end(body);
+    });
+    this.app.post(peerPaths.lease, (res, req) => {
+      const refusal = this.refusal(req.getHeader(peerHeaders.clusterId), req.getHeader(peerHeaders.from), req.getHeader(peerHeaders.to));
+      const from = req.getHeader(peerHeaders.from);
+      if (refusal || !this.options.onLease) {
+        res.writeStatus('412 Precondition Failed').end(refusal ?? 'lease calls are not served here');
+        return;
+      }
+      const onLease = this.options.onLease;
+      readBody(res, 4 * 1024 * 1024, (body) => {
+        if (!body) return;
+        let call: { op: 'keepAlive' | 'remaining'; ids: bigint[] };
+        try {
+          call = decodeValue(body);
+          if ((call.op !== 'keepAlive' && call.op !== 'remaining') || !Array.isArray(call.ids)) throw new Error('malformed lease call');
+        } catch (error) {
+          res.cork(() => res.writeStatus('400 Bad Request').end(String(error)));
+          return;
+        }
+        onLease(from, call.op, call.ids.map((id) => BigInt(id))).then(
+          (answer) => res.cork(() => res.writeStatus('200 OK').end(encodeValue(answer))),
+          (error: unknown) => res.cork(() => res.writeStatus('503 Service Unavailable').end(error instanceof Error ? error.message : String(error))),
+        );
+      });
+    });
+    if (this.options.faultInjection) {
+      this.app.post(peerPaths.faults, (res) => {
+        readBody(res, 64 * 1024, (body) => {
+          if (!body) return;
+          try {
+            const faults = JSON.parse(Buffer.from(body).toString()) as { isolate?: string[]; cutStreams?: boolean };
+            this.faults(faults.isolate ?? [], faults.cutStreams ?? false);
+            this.options.log.warn('fault injection', { isolate: faults.isolate ?? [], cutStreams: faults.cutStreams ?? false });
+            res.cork(() => res.writeStatus('204 No Content').end());
+          } catch (error) {
+            res.cork(() => res.writeStatus('400 Bad Request').end(String(error)));
+          }
+        });
+      });
+    }
   }
 
   /**

@@ -28,11 +28,15 @@ export type TransportInbox =
   | { type: 'setPeers'; peers: PeerInfo[] }
   /** Test hook: drop everything to and from these peers (a partition), or cut only the streams (fallback test). */
   | { type: 'faults'; isolate: NodeId[]; cutStreams?: boolean }
+  /** From mvcc: the replicated member table; links follow it (a member without published URLs keeps the known ones). */
+  | { type: 'members'; members: Array<{ id: NodeId; name: string; peerURLs: string[]; clientURLs: string[]; isLearner: boolean }> }
+  /** ask, from the gateway of a follower: renew leases (keepAlive) or read their remaining ms (remaining) at the leader. */
+  | { type: 'forwardLease'; to: NodeId; op: 'keepAlive' | 'remaining'; ids: bigint[] }
   /** From the snapshot actor: stream this snapshot file to `to` through the pipeline, announced by `message`. */
   | { type: 'sendSnapshotFile'; to: NodeId; file: string; message: PeerMessage }
   | { type: 'stats' };
 
-export type TransportProtocol = Protocol<TransportInbox, { stats: TransportStats }>;
+export type TransportProtocol = Protocol<TransportInbox, { stats: TransportStats; forwardLease: number[] }>;
 
 /** What the transport tells the actor it delivers to (raft). */
 export type TransportDelivery =
@@ -53,5 +57,10 @@ export const peerPaths = {
   stream: '/raft/stream',
   messages: '/raft/messages',
   snapshot: '/raft/snapshot',
+  /** GET: the cluster ID and the member table, for a member joining with --initial-cluster-state existing. */
   members: '/members',
+  /** POST (CBOR {op, ids}): lease keep-alive or remaining time, forwarded by a follower to the leader. */
+  lease: '/lease',
+  /** POST (JSON {isolate, cutStreams}): the fault hook, only when the member runs with TETCD_FAULT_INJECTION=1. */
+  faults: '/debug/faults',
 } as const;

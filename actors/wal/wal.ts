@@ -269,6 +269,27 @@ export class Wal {
   // ---- opening ----
 
   /** True when `dir` holds a WAL (at least one segment). */
+  /**
+   * The member and cluster IDs of an existing WAL, read from the header records of its newest segment only (every
+   * segment repeats them), so a member can learn who it is before its actors start. Undefined when there is no WAL.
+   */
+  static readMetadata(disk: Disk, dir: string): WalMetadata | undefined {
+    if (!Wal.exists(disk, dir)) return undefined;
+    const names = disk.readdir(dir).filter((name) => parseSegmentFileName(name));
+    const newest = names.map((name) => ({ name, ...parseSegmentFileName(name)! })).sort((a, b) => b.sequence - a.sequence)[0];
+    if (!newest) return undefined;
+    const file = path.join(dir, newest.name);
+    const size = Math.min(disk.size(file), 1024 * 1024);
+    const buffer = new Uint8Array(size);
+    readWhole(disk, file, buffer, size);
+    let metadata: WalMetadata | undefined;
+    scanRecords(buffer, size, undefined, (type, start, end) => {
+      if (type === RecordType.Metadata && metadata === undefined) metadata = decodeMetadata(buffer, start, end);
+    });
+    if (!metadata) throw new WalCorruptError(newest.name, 0, 'no metadata record among the segment header records');
+    return metadata;
+  }
+
   static exists(disk: Disk, dir: string): boolean {
     return disk.exists(dir) && disk.readdir(dir).some((name) => parseSegmentFileName(name) !== undefined);
   }

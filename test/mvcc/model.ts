@@ -131,7 +131,9 @@ export class Model {
         }
         return { response: { header: this.header() } };
       case 'alarm':
-        throw new Error('the model does not do alarms');
+      case 'memberAttributes':
+      case 'memberUpdate':
+        throw new Error(`the model does not do ${op.type}`);
     }
   }
 
