@@ -24,6 +24,8 @@ export interface MemberConfig {
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
   snapshotCount: number;
+  /** Entries kept in the log after a snapshot, for slow followers to catch up without one (etcd 3.5's experimental flag). */
+  snapshotCatchupEntries: number;
   quotaBackendBytes: number;
   maxRequestBytes: number;
   maxTxnOps: number;
@@ -59,6 +61,7 @@ const flags: Record<string, FlagSpec> = {
   'heartbeat-interval': { env: 'TETCD_HEARTBEAT_INTERVAL', kind: 'int', defaultValue: '100', help: 'Time (in milliseconds) of a heartbeat interval.' },
   'election-timeout': { env: 'TETCD_ELECTION_TIMEOUT', kind: 'int', defaultValue: '1000', help: 'Time (in milliseconds) for an election to timeout.' },
   'snapshot-count': { env: 'TETCD_SNAPSHOT_COUNT', kind: 'int', defaultValue: '10000', help: 'Number of committed transactions to trigger a snapshot to disk.' },
+  'snapshot-catchup-entries': { env: 'TETCD_SNAPSHOT_CATCHUP_ENTRIES', kind: 'int', defaultValue: '5000', help: 'Number of entries for a slow follower to catch up after compacting the raft storage entries.' },
   'quota-backend-bytes': { env: 'TETCD_QUOTA_BACKEND_BYTES', kind: 'int', defaultValue: '0', help: 'Raise alarms when backend size exceeds the given quota (0 defaults to 2 GiB).' },
   'max-request-bytes': { env: 'TETCD_MAX_REQUEST_BYTES', kind: 'int', defaultValue: '1572864', help: 'Maximum client request size in bytes the server will accept.' },
   'max-txn-ops': { env: 'TETCD_MAX_TXN_OPS', kind: 'int', defaultValue: '128', help: 'Maximum number of operations permitted in a transaction.' },
@@ -147,6 +150,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: int('snapshot-count', 1),
+    snapshotCatchupEntries: int('snapshot-catchup-entries', 1),
     quotaBackendBytes,
     maxRequestBytes: int('max-request-bytes', 1),
     maxTxnOps: int('max-txn-ops', 1),

@@ -140,6 +140,7 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
     tickMs: config.heartbeatIntervalMs,
     heartbeatTicks: 1,
     electionTicks: Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs)),
+    keepEntriesAfterSnapshot: config.snapshotCatchupEntries,
     actors: { wal: 'wal', transport: 'transport', apply: ['mvcc'], notify: ['gateway', 'lease'], snapshot: 'snapshot' },
   };
   const transport: TransportConfig = {
