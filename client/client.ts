@@ -195,13 +195,15 @@ export class Maintenance {
     return json.decodeAlarm(await this.connection.unary('/v3/maintenance/alarm', { action: 'GET' }, call(options, true)));
   }
 
-  /** Disarms one alarm, or every alarm when none is given. */
+  /** Disarms one alarm, or (none given) every raised alarm one by one, answering with the alarms disarmed. */
   async alarmDisarm(alarm?: AlarmMember, options?: RequestOptions): Promise<AlarmResponse> {
-    const body: JsonObject = { action: 'DEACTIVATE' };
-    if (alarm) {
-      body.memberID = json.hexIdToDecimal(alarm.memberID);
-      body.alarm = json.alarmName(alarm.alarm);
+    if (!alarm) {
+      const raised = await this.alarmList(options);
+      const disarmed: AlarmResponse = raised.header ? { header: raised.header, alarms: [] } : { alarms: [] };
+      for (const a of raised.alarms) disarmed.alarms.push(...(await this.alarmDisarm(a, options)).alarms);
+      return disarmed;
     }
+    const body: JsonObject = { action: 'DEACTIVATE', memberID: json.hexIdToDecimal(alarm.memberID), alarm: json.alarmName(alarm.alarm) };
     return json.decodeAlarm(await this.connection.unary('/v3/maintenance/alarm', body, call(options, false)));
   }
 

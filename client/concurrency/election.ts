@@ -27,19 +27,33 @@ export class Election {
   readonly stats: WaitStats = { watchEvents: 0, waits: 0 };
   private readonly client: Client;
 
-  constructor(private readonly session: Session, name: string) {
-    this.client = session.client;
+  /** A candidate needs a session; an observer (observe, leader) does not. */
+  constructor(sessionOrClient: Session | Client, name: string) {
+    if ('leaseId' in sessionOrClient) {
+      this.session = sessionOrClient;
+      this.client = sessionOrClient.client;
+    } else {
+      this.client = sessionOrClient;
+    }
     this.prefix = name + '/';
+  }
+
+  private readonly session: Session | undefined;
+
+  private requireSession(): Session {
+    if (!this.session) throw new TypeError('campaigning needs an Election built with a Session');
+    return this.session;
   }
 
   /** Becomes a candidate with `value` and waits until elected (or `signal` aborts, which resigns). */
   async campaign(value: KeyInput, options: { signal?: AbortSignal } = {}): Promise<void> {
-    this.session.check();
-    const key = this.prefix + leaseIdHex(this.session.leaseId);
+    const session = this.requireSession();
+    session.check();
+    const key = this.prefix + leaseIdHex(session.leaseId);
     const r = await this.client.kv
       .txn()
       .if(cmp.createRevision(key, '=', 0))
-      .success(op.put(key, value, { lease: this.session.leaseId }))
+      .success(op.put(key, value, { lease: session.leaseId }))
       .failure(op.get(key))
       .commit();
     this.key = key;
@@ -67,7 +81,7 @@ export class Election {
     const r = await this.client.kv
       .txn()
       .if(cmp.createRevision(this.key, '=', this.revision))
-      .success(op.put(this.key, value, { lease: this.session.leaseId }))
+      .success(op.put(this.key, value, { lease: this.requireSession().leaseId }))
       .commit();
     if (!r.succeeded) {
       this.key = '';
