@@ -365,8 +365,12 @@ class WsWatchCarrier implements WatchCarrier {
     this.resumeIfLow();
   }
 
+  /** Asked while the socket is not up: sent once it is (or handed to HTTP with the watches). */
+  private progressPending = false;
+
   requestProgress(): void {
-    this.socket?.send({ progress_request: {} });
+    if (this.socket) this.socket.send({ progress_request: {} });
+    else this.progressPending = true;
   }
 
   queueHigh(watch: Watch): void {
@@ -413,6 +417,10 @@ class WsWatchCarrier implements WatchCarrier {
           this.creating = undefined;
           if (this.high.size > 0) socket.pause();
           this.pump();
+          if (this.progressPending) {
+            this.progressPending = false;
+            socket.send({ progress_request: {} });
+          }
         },
         (error: unknown) => {
           this.connecting = false;
@@ -423,6 +431,10 @@ class WsWatchCarrier implements WatchCarrier {
             this.watches.clear();
             this.createQueue = [];
             this.fallback(moved);
+            if (this.progressPending) {
+              this.progressPending = false;
+              for (const w of moved) w.requestProgress();
+            }
             return;
           }
           this.connection.markFailed(endpoint);

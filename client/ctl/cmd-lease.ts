@@ -48,7 +48,7 @@ export async function keepAlive(context: Context): Promise<number> {
   const client = context.client();
   const printer = await context.printer();
   if (context.flags.bool('once')) {
-    const response = await request(context, client.lease.keepAliveOnce(id), undefined, ExitCode.badConnection);
+    const response = await request(context, client.lease.keepAliveOnce(id), undefined, ExitCode.badConnection, false);
     printer.keepAlive(response);
     return ExitCode.success;
   }

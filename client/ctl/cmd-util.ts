@@ -5,12 +5,21 @@ import { ExitCode } from '../limits.js';
 import { CtlError, requestMessage, type Context } from './context.js';
 import { goUnquotePrefix, parseGoInt } from './go.js';
 
-/** Awaits a request; a failure is logged and becomes "Error: <wrap(message)>" with `code`. */
-export async function request<T>(context: Context, promise: Promise<T>, wrap: (message: string) => string = (m) => m, code: ExitCode = ExitCode.error): Promise<T> {
+/**
+ * Awaits a request; a failure becomes "Error: <wrap(message)>" with `code`, logged first as etcdctl's client logs a
+ * failed unary call (streams, such as keep-alive, pass log: false).
+ */
+export async function request<T>(
+  context: Context,
+  promise: Promise<T>,
+  wrap: (message: string) => string = (m) => m,
+  code: ExitCode = ExitCode.error,
+  log = true,
+): Promise<T> {
   try {
     return await promise;
   } catch (error) {
-    context.warnRequestFailed(error);
+    if (log) context.warnRequestFailed(error);
     throw new CtlError(code, wrap(requestMessage(error)));
   }
 }

@@ -138,13 +138,21 @@ async function interactive(context: Context): Promise<number> {
       context.sink.err(`Invalid command ${line} (command type or key is not provided)\n`);
       continue;
     }
+    // a line etcdctl cannot parse ends the session (exit 128); a watch it cannot open is skipped
+    let flags: ParsedFlags;
+    let split: { words: string[]; command: string[] };
+    try {
+      flags = parseFlags(words.slice(1), watchFlags);
+      split = splitWords(flags, context.env);
+    } catch (error) {
+      if (error instanceof FlagError || error instanceof HelpRequested) throw new CtlError(ExitCode.badArgs, error.message);
+      throw error;
+    }
     let p: WatchPlan;
     try {
-      const flags = parseFlags(words.slice(1), watchFlags);
-      const split = splitWords(flags, context.env);
       p = plan(flags, split.words, split.command);
     } catch (error) {
-      if (error instanceof CtlError || error instanceof FlagError || error instanceof HelpRequested) {
+      if (error instanceof CtlError) {
         context.sink.err(`Invalid command ${line} (${error.message})\n`);
         continue;
       }

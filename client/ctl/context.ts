@@ -8,7 +8,12 @@ import type { ParsedFlags } from './flags.js';
 import type { OutputFormat, Printer, Sink } from './printer.js';
 
 export class CtlError extends Error {
-  constructor(readonly exitCode: ExitCode, message: string) {
+  constructor(
+    readonly exitCode: ExitCode,
+    message: string,
+    /** Printed as is, without "Error: " (etcdctl's fatal log lines). */
+    readonly raw = false,
+  ) {
     super(message);
   }
 }

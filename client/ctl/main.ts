@@ -51,7 +51,7 @@ function applyEnvironment(flags: ParsedFlags, env: NodeJS.ProcessEnv, sink: Sink
     if (value === undefined) continue;
     used.add(variable);
     if (flags.changed.has(spec.name)) {
-      throw new CtlError(ExitCode.error, `${capnslogPrefix('C')}conflicting environment variable "${variable}" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)`);
+      throw new CtlError(ExitCode.error, `${capnslogPrefix('C')}conflicting environment variable "${variable}" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)`, true);
     }
     try {
       switch (spec.kind) {
@@ -69,7 +69,7 @@ function applyEnvironment(flags: ParsedFlags, env: NodeJS.ProcessEnv, sink: Sink
       }
     } catch (error) {
       if (error instanceof GoParseError) {
-        throw new CtlError(ExitCode.error, `${capnslogPrefix('C')}invalid value ${JSON.stringify(value)} for ${variable}: ${error.message}`);
+        throw new CtlError(ExitCode.error, `${capnslogPrefix('C')}invalid value ${JSON.stringify(value)} for ${variable}: ${error.message}`, true);
       }
       throw error;
     }
@@ -217,7 +217,7 @@ export async function run(options: RunOptions): Promise<number> {
     return await module.default(context);
   } catch (error) {
     if (error instanceof CtlError) {
-      sink.err(`Error: ${error.message}\n`);
+      sink.err(error.raw ? `${error.message}\n` : `Error: ${error.message}\n`);
       return error.exitCode;
     }
     const { UnsupportedFormatError } = await import('./printer.js');

@@ -48,6 +48,9 @@ export interface Running {
   /** Resolves when the process exited. */
   done: Promise<RunResult>;
   signal(signal: NodeJS.Signals): void;
+  /** Writes to standard input (kept open when RunOptions.stdin was not given). */
+  write(data: string): void;
+  endInput(): void;
   /** Waits until stdout satisfies `predicate` (at most timeoutMs). */
   waitFor(predicate: (stdout: string) => boolean, timeoutMs?: number): Promise<boolean>;
 }
@@ -78,6 +81,10 @@ export function start(tool: Tool, endpoint: string, args: string[], options: Run
     signal: (s) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(s);
     },
+    write: (data) => {
+      if (child.stdin.writable) child.stdin.write(data);
+    },
+    endInput: () => child.stdin.end(),
     waitFor: async (predicate, timeoutMs = 15_000) => {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
@@ -221,6 +228,8 @@ async function runScenario<S>(tool: Tool, endpoint: string, scenario: Scenario<S
     const client = new Client({ endpoints: [endpoint], transport: 'http' });
     try {
       state = await scenario.setup(client);
+    } catch (error) {
+      throw new Error(`setup of ${JSON.stringify(scenario.args)} on the ${tool} side failed: ${(error as Error).message}`, { cause: error });
     } finally {
       client.close();
     }
