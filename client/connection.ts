@@ -145,8 +145,8 @@ export class Connection {
       if (channel?.isOpen) return channel;
       this.wsChannels.delete(key);
     }
-    const { WsRequestChannel } = await import('./transport/ws.js');
-    const opening = WsRequestChannel.open(endpoint, path, this.dialTimeoutMs);
+    // registered before any await, so concurrent callers share one socket
+    const opening = import('./transport/ws.js').then(({ WsRequestChannel }) => WsRequestChannel.open(endpoint, path, this.dialTimeoutMs));
     this.wsChannels.set(key, opening);
     opening.catch((error: unknown) => {
       if (this.wsChannels.get(key) === opening) this.wsChannels.delete(key);

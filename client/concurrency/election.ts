@@ -144,6 +144,7 @@ export class Election {
       const watch = this.client.watch(leader.key, { startRevision: Math.max(at, leader.modRevision) + 1 });
       const onAbort = () => void watch.cancel();
       signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort(); // aborted before the listener was there
       let deletedAt = 0;
       try {
         follow: for await (const r of watch) {
@@ -169,6 +170,7 @@ export class Election {
     const watch = this.client.watch(this.prefix, { prefix: true, startRevision: revision + 1 });
     const onAbort = () => void watch.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort(); // aborted before the listener was there
     try {
       for await (const r of watch) {
         const put = r.events.find((e) => e.type === EventType.PUT);

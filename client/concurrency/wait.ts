@@ -40,6 +40,7 @@ export async function waitDelete(client: Client, key: Bytes, revision: number, s
   const watch: Watch = client.watch(key, { startRevision: revision + 1 });
   const onAbort = () => void watch.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort(); // aborted before the listener was there
   try {
     for await (const response of watch) {
       stats.watchEvents += response.events.length;

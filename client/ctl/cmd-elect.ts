@@ -39,7 +39,10 @@ export default async function elect(context: Context): Promise<number> {
     printer.get(await request(context, client.kv.get(election.key)));
     const lost = await Promise.race([
       session.done.then(() => true),
-      new Promise<boolean>((resolve) => context.interrupted.addEventListener('abort', () => resolve(false), { once: true })),
+      new Promise<boolean>((resolve) => {
+        if (context.interrupted.aborted) resolve(false);
+        else context.interrupted.addEventListener('abort', () => resolve(false), { once: true });
+      }),
     ]);
     if (lost && !context.interrupted.aborted) throw new CtlError(ExitCode.error, 'elect: session expired');
     await election.resign().catch(() => {});

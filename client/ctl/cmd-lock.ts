@@ -34,7 +34,10 @@ export default async function lock(context: Context): Promise<number> {
     (await context.printer()).get(held);
     const lost = await Promise.race([
       session.done.then(() => true),
-      new Promise<boolean>((resolve) => context.interrupted.addEventListener('abort', () => resolve(false), { once: true })),
+      new Promise<boolean>((resolve) => {
+        if (context.interrupted.aborted) resolve(false);
+        else context.interrupted.addEventListener('abort', () => resolve(false), { once: true });
+      }),
     ]);
     if (lost && !context.interrupted.aborted) throw new CtlError(ExitCode.error, 'session expired');
     await mutex.unlock().catch(() => {});
