@@ -63,7 +63,12 @@ export function bytesToString(bytes: Bytes): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
-/** A lease ID as etcd prints it: 16 lowercase hex digits of the int64. */
+/** A lease ID as etcdctl prints it: 16 lowercase hex digits of the int64 (%016x). */
 export function leaseIdHex(id: bigint): string {
   return BigInt.asUintN(64, id).toString(16).padStart(16, '0');
+}
+
+/** A lease ID in a recipe's key, as etcd's recipes write it: lowercase hex without leading zeros (%x). */
+export function leaseIdKeyHex(id: bigint): string {
+  return BigInt.asUintN(64, id).toString(16);
 }

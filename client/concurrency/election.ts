@@ -10,7 +10,7 @@ import type { KeyValue, RangeResponse, ResponseHeader } from '../../actors/api/t
 import { EventType } from '../../actors/api/types.js';
 import type { Client } from '../client.js';
 import { CompactedError, ElectionNoLeaderError, ElectionNotLeaderError, RequestAbortedError } from '../errors.js';
-import { leaseIdHex, toBytes, type KeyInput } from '../keys.js';
+import { leaseIdKeyHex, toBytes, type KeyInput } from '../keys.js';
 import { cmp, op } from '../txn.js';
 import type { Session } from './session.js';
 import { waitDeletes, type WaitStats } from './wait.js';
@@ -49,7 +49,7 @@ export class Election {
   async campaign(value: KeyInput, options: { signal?: AbortSignal } = {}): Promise<void> {
     const session = this.requireSession();
     session.check();
-    const key = this.prefix + leaseIdHex(session.leaseId);
+    const key = this.prefix + leaseIdKeyHex(session.leaseId);
     const r = await this.client.kv
       .txn()
       .if(cmp.createRevision(key, '=', 0))

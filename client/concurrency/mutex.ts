@@ -1,23 +1,23 @@
 // A fair, first-come distributed lock, laid out as etcd's: the lock "name" is a key prefix; each contender writes
-// name/<lease-id-hex> attached to its session's lease; the holder is the key with the lowest create revision; the
-// others wait, each for the deletion of the one key created just before its own (see wait.ts). Unlock deletes the
-// key; a holder that dies loses the lock when its lease expires.
+// name/<lease ID in hex, no leading zeros> attached to its session's lease; the holder is the key with the lowest
+// create revision; the others wait, each for the deletion of the one key created just before its own (see wait.ts).
+// Unlock deletes the key; a holder that dies loses the lock when its lease expires.
 //
-// Worked example, lock "job", three sessions with leases 0a, 0b, 0c:
-//   A: put job/..0a at rev 10 -> lowest create revision -> A holds the lock.
-//   B: put job/..0b at rev 11 -> waits for job/..0a's DELETE.   C: put job/..0c at rev 12 -> waits for job/..0b.
+// Worked example, lock "job", three sessions with leases a, b, c:
+//   A: put job/a at rev 10 -> lowest create revision -> A holds the lock.
+//   B: put job/b at rev 11 -> waits for job/a's DELETE.   C: put job/c at rev 12 -> waits for job/b's.
 //   A unlocks (delete at rev 13) -> only B's watch sees an event; B finds nothing older than 11 left -> B holds it.
 import type { ResponseHeader } from '../../actors/api/types.js';
 import type { Client } from '../client.js';
 import { SessionExpiredError } from '../errors.js';
-import { leaseIdHex } from '../keys.js';
+import { leaseIdKeyHex } from '../keys.js';
 import { cmp, op } from '../txn.js';
 import type { Session } from './session.js';
 import { waitDeletes, type WaitStats } from './wait.js';
 
 export class Mutex {
   readonly prefix: string;
-  /** name/<lease-id-hex> */
+  /** name/<lease ID in hex, no leading zeros> (etcd writes it with %x) */
   readonly key: string;
   /** Create revision of my key once I contend; 0 before. */
   myRevision = 0;
@@ -29,7 +29,7 @@ export class Mutex {
   constructor(private readonly session: Session, name: string) {
     this.client = session.client;
     this.prefix = name + '/';
-    this.key = this.prefix + leaseIdHex(session.leaseId);
+    this.key = this.prefix + leaseIdKeyHex(session.leaseId);
   }
 
   /** Takes the lock, waiting as long as it takes (or until `signal` aborts, which withdraws my key). */
