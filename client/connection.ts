@@ -216,7 +216,8 @@ export class Connection {
     if (this.transport === 'ws' && !this.wsUnsupported.has(endpoint.text)) {
       try {
         const channel = await this.wsChannel(endpoint, path);
-        return await abortable(channel.request(body), signal);
+        // a socket with this many answers outstanding is backed up: this call goes over HTTP instead
+        if (channel.inFlight < clientLimits.wsUnaryInFlightMax) return await abortable(channel.request(body), signal);
       } catch (error) {
         if (!(error instanceof WebSocketUnsupportedError)) throw error;
       }

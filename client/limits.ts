@@ -25,7 +25,7 @@ export const clientLimits = {
   watchCreatesPendingMax: 100_000,
   /** Keep-alive responses queued for a consumer; older ones are dropped first (each only says "still alive"). */
   keepAliveQueueMax: 16,
-  /** Unary requests in flight on one WebSocket before callers wait for answers. */
+  /** Unary requests in flight on one WebSocket; further calls go over HTTP until answers come back. */
   wsUnaryInFlightMax: 4_096,
   /** How long a WebSocket upgrade may take before the endpoint is treated as not speaking WebSocket. */
   wsUpgradeTimeoutMs: 2_000,

@@ -1,5 +1,6 @@
 // lease grant | revoke | timetolive [--keys] | list | keep-alive [--once], with etcdctl's texts and exit codes.
 // Unlike etcdctl 3.4, timetolive and list give up after --command-timeout instead of waiting forever.
+import { leaseIdHex } from '../keys.js';
 import { ExitCode } from '../limits.js';
 import { CtlError, type Context } from './context.js';
 import { parseLeaseId, request } from './cmd-util.js';
@@ -58,6 +59,6 @@ export async function keepAlive(context: Context): Promise<number> {
   } catch {
     // the lease is gone (revoked, expired, or not renewable in time)
   }
-  if (context.globals.writeOut === 'simple') context.sink.out(`lease ${id.toString(16).padStart(16, '0')} expired or revoked.\n`);
+  if (context.globals.writeOut === 'simple') context.sink.out(`lease ${leaseIdHex(id)} expired or revoked.\n`);
   return ExitCode.success;
 }

@@ -7,7 +7,6 @@
 // ETCD_WATCH_EVENT_TYPE and ETCD_WATCH_VALUE set (quoted as etcdctl quotes them). ETCDCTL_WATCH_KEY and
 // ETCDCTL_WATCH_RANGE_END may give the key and range end instead of arguments.
 import type { WatchResponse } from '../../actors/api/types.js';
-import type { Client } from '../client.js';
 import { WatchCanceledError } from '../errors.js';
 import { ExitCode } from '../limits.js';
 import { isProgressNotify, type Watch, type WatchOptions } from '../watch.js';
@@ -94,10 +93,6 @@ async function runForEvents(context: Context, response: WatchResponse, command: 
   }
 }
 
-function open(client: Client, p: WatchPlan): Watch {
-  return client.watch(p.key, p.options);
-}
-
 export default async function watch(context: Context): Promise<number> {
   const envKey = context.env.ETCDCTL_WATCH_KEY ?? '';
   const envRange = context.env.ETCDCTL_WATCH_RANGE_END ?? '';
@@ -109,7 +104,7 @@ export default async function watch(context: Context): Promise<number> {
   const p = plan(context.flags, words, command);
   const printer = await context.printer();
   const client = context.client();
-  const w = open(client, p);
+  const w = client.watch(p.key, p.options);
   await printWatch(context, w, printer, p.command);
   throw new CtlError(ExitCode.interrupted, 'watch is canceled by the server');
 }
@@ -158,7 +153,7 @@ async function interactive(context: Context): Promise<number> {
       }
       throw error;
     }
-    const w = open(client, p);
+    const w = client.watch(p.key, p.options);
     watches.push(w);
     running.push(printWatch(context, w, printer, p.command));
   }

@@ -167,6 +167,7 @@ export async function run(options: RunOptions): Promise<number> {
     }
     applyEnvironment(flags, options.env, sink);
     const globals = globalsFrom(flags);
+    const clientModule = command.needsClient === false ? undefined : await import('../client.js');
     let printer: Printer | undefined;
     const context: Context = {
       name: command.path,
@@ -180,9 +181,9 @@ export async function run(options: RunOptions): Promise<number> {
       claimInterrupts: () => options.claimInterrupts?.(),
       argv,
       client: () => {
+        if (!clientModule) throw new Error(`${command!.path} does not talk to a server`);
         if (!client) {
-          const { Client } = clientModule!;
-          client = new Client({
+          client = new clientModule.Client({
             endpoints: globals.endpoints,
             dialTimeoutMs: globals.dialTimeoutMs,
             requestTimeoutMs: globals.commandTimeoutMs,
@@ -192,6 +193,7 @@ export async function run(options: RunOptions): Promise<number> {
         return client;
       },
       printer: async (p) => {
+        // --print-value-only changes how get prints, so that printer is built for it
         if (!printer || p?.valueOnly) {
           const { loadPrinter } = await import('./printer.js');
           printer = await loadPrinter(globals.writeOut, sink, { hex: globals.hex, valueOnly: p?.valueOnly ?? false });
@@ -212,7 +214,6 @@ export async function run(options: RunOptions): Promise<number> {
         sink.err(JSON.stringify(line) + '\n');
       },
     };
-    const clientModule = command.needsClient === false ? undefined : await import('../client.js');
     const module = await command.run();
     return await module.default(context);
   } catch (error) {
