@@ -190,7 +190,7 @@ export function sides(etcdEndpoint: string): Sides {
 
 /** Deletes every key and revokes every lease: the state each side starts a scenario from. */
 export async function reset(endpoint: string): Promise<void> {
-  const client = new Client({ endpoints: [endpoint], transport: 'http' });
+  const client = new Client({ endpoints: [endpoint], transport: 'http', requestTimeoutMs: 15_000 });
   try {
     await client.kv.delete('', { fromKey: true });
     const leases = await client.lease.leases();
@@ -225,11 +225,11 @@ async function runScenario<S>(tool: Tool, endpoint: string, scenario: Scenario<S
   if (!scenario.keepState) await reset(endpoint);
   let state = undefined as S;
   if (scenario.setup) {
-    const client = new Client({ endpoints: [endpoint], transport: 'http' });
+    const client = new Client({ endpoints: [endpoint], transport: 'http', requestTimeoutMs: 15_000 });
     try {
       state = await scenario.setup(client);
     } catch (error) {
-      throw new Error(`setup of ${JSON.stringify(scenario.args)} on the ${tool} side failed: ${(error as Error).message}`, { cause: error });
+      throw new Error(`setup of ${typeof scenario.args === 'function' ? scenario.args.toString().slice(0, 80) : JSON.stringify(scenario.args)} on the ${tool} side failed: ${(error as Error).message}: ${(error as Error).stack}`, { cause: error });
     } finally {
       client.close();
     }
