@@ -259,12 +259,15 @@ class HttpWatchCarrier implements WatchCarrier {
   requestProgress(watch: Watch): void {
     if (this.closed) return;
     const endpoint = this.connection.current();
+    // bounded: a probe nobody answers is dropped after the request timeout
+    const timer = setTimeout(() => probe.close(), this.connection.requestTimeoutMs);
     const probe = new HttpStream(endpoint, '/v3/watch', JSON.stringify({ progress_request: {} }), {
       onResult: (result) => {
+        clearTimeout(timer);
         probe.close();
         if (!this.closed) watch.handle({ ...decodeWatch(result), watchId: -1 });
       },
-      onEnd: () => {},
+      onEnd: () => clearTimeout(timer),
     }, this.connection.dialTimeoutMs);
   }
 
