@@ -95,6 +95,16 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<Etcd> {
     if (stderr.length < 64 * 1024) stderr += d.toString();
   });
   const pid = child.pid!;
+  // if the test process ends without stopping it (a timeout), the member must not outlive it
+  const onExit = () => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', onExit);
+  child.once('exit', () => process.removeListener('exit', onExit));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       process.kill(pid, 'SIGTERM');
