@@ -102,6 +102,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<Etcd> {
     } catch {
       // already gone
     }
+    rmSync(dataDir, { recursive: true, force: true });
   };
   process.once('exit', onExit);
   child.once('exit', () => process.removeListener('exit', onExit));
