@@ -4,24 +4,26 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Channel } from './cell.js';
 import type { WireError } from './errors.js';
 
+/** What a worker thread hosts: one placement group of one or more actors. */
 export interface WorkerBoot {
-  name: string;
-  moduleUrl: string;
-  config: unknown;
+  group: string;
+  actors: Array<{ name: string; moduleUrl: string; config: unknown }>;
   logLevel: string;
 }
 
 export type ControlToWorker =
-  | { type: 'link'; peer: string; port: MessagePort; peerMailboxLimit: number }
-  | { type: 'unlink'; peer: string; reason: string }
-  | { type: 'start' }
-  | { type: 'stop' };
+  | { type: 'link'; actor: string; peer: string; port: MessagePort; peerMailboxLimit: number }
+  /** Two actors of this worker talk through an in-thread channel. limitAB is b's mailbox limit for a's messages. */
+  | { type: 'localLink'; a: string; b: string; limitAB: number; limitBA: number }
+  | { type: 'unlink'; actor: string; peer: string; reason: string }
+  | { type: 'start'; actor: string }
+  | { type: 'stop'; actor: string };
 
 export type ControlFromWorker =
-  | { type: 'started' }
-  | { type: 'start-failed'; error: WireError }
-  | { type: 'crash'; error: WireError & { stack?: string | undefined } }
-  | { type: 'stopped' };
+  | { type: 'started'; actor: string }
+  | { type: 'start-failed'; actor: string; error: WireError }
+  | { type: 'crash'; actor: string; error: WireError & { stack?: string | undefined } }
+  | { type: 'stopped'; actor: string };
 
 /** A channel over one end of a MessageChannel; each frame's buffer is transferred, not copied. */
 export function portChannel(port: MessagePort): Channel {

@@ -31,6 +31,11 @@ export interface ActorSpec {
   config?: unknown;
   /** Default 'worker'. Ignored in deterministic mode, where every actor shares the calling thread. */
   thread?: 'worker' | 'main';
+  /**
+   * Actors with the same group share one worker thread (default: a thread of their own). Messages between them
+   * still go as frames with credits and turns, handed over inside the thread instead of through a MessagePort.
+   */
+  group?: string;
   mailboxLimit?: number;
   /** What the supervisor does when this actor crashes. Default 'shutdown'. */
   onCrash?: 'shutdown' | 'restart';
@@ -61,15 +66,22 @@ interface Host {
   mailboxLimit: number;
   restarts: number;
   stopped: boolean;
-  /** Threads mode, worker placement. */
-  worker?: Worker;
+  /** Threads mode, worker placement: the worker thread (shared by the group's actors). */
+  group?: WorkerGroup;
   /** Main thread or deterministic placement. */
   cell?: Cell;
   /** Ports held by a main-thread cell, for draining at stop. */
   ports: Map<string, MessagePort>;
   started?: Promise<void>;
   stoppedSignal?: () => void;
-  exited?: boolean;
+}
+
+/** One worker thread and the actors placed on it. */
+interface WorkerGroup {
+  name: string;
+  worker: Worker | undefined;
+  hosts: Host[];
+  exited: boolean;
 }
 
 export class ActorSystem extends EventEmitter {
@@ -78,6 +90,7 @@ export class ActorSystem extends EventEmitter {
   readonly log: Logger;
   readonly sim: Simulation | undefined;
   private readonly hosts = new Map<string, Host>();
+  private readonly groups = new Map<string, WorkerGroup>();
   private readonly order: string[] = [];
   private readonly disk: Disk;
   private readonly seed: number;
@@ -152,7 +165,7 @@ export class ActorSystem extends EventEmitter {
   /** Worker threads that have not exited yet. */
   threadsAlive(): number {
     let alive = 0;
-    for (const host of this.hosts.values()) if (host.worker && !host.exited) alive++;
+    for (const group of this.groups.values()) if (group.worker && !group.exited) alive++;
     return alive;
   }
 
@@ -196,18 +209,28 @@ export class ActorSystem extends EventEmitter {
   // ---- placement: worker threads ----
 
   private workerHost(spec: ActorSpec): Host {
-    return { spec, mailboxLimit: spec.mailboxLimit ?? limits.mailboxMessagesDefault, restarts: 0, stopped: false, ports: new Map() };
+    const groupName = spec.group ?? spec.name;
+    let group = this.groups.get(groupName);
+    if (!group) {
+      group = { name: groupName, worker: undefined, hosts: [], exited: false };
+      this.groups.set(groupName, group);
+    }
+    const host: Host = { spec, mailboxLimit: spec.mailboxLimit ?? limits.mailboxMessagesDefault, restarts: 0, stopped: false, ports: new Map(), group };
+    group.hosts.push(host);
+    return host;
   }
 
-  private spawnWorker(host: Host): Worker {
+  private spawnWorker(group: WorkerGroup): Worker {
     const boot: WorkerBoot = {
-      name: host.spec.name,
-      moduleUrl: String(host.spec.module),
-      config: host.spec.config,
+      group: group.name,
+      actors: group.hosts.map((h) => ({ name: h.spec.name, moduleUrl: String(h.spec.module), config: h.spec.config })),
       logLevel: this.logLevel,
     };
-    const worker = new Worker(new URL('./worker-host.js', import.meta.url), { workerData: boot, name: host.spec.name });
+    const worker = new Worker(new URL('./worker-host.js', import.meta.url), { workerData: boot, name: group.name });
+    const hostOf = (actor: string) => group.hosts.find((h) => h.spec.name === actor);
     worker.on('message', (message: ControlFromWorker) => {
+      const host = hostOf(message.actor);
+      if (!host) return;
       if (message.type === 'crash') {
         const error = new RemoteError(message.error.name, message.error.message, message.error.code, host.spec.name);
         if (message.error.stack) error.stack = message.error.stack;
@@ -216,19 +239,29 @@ export class ActorSystem extends EventEmitter {
         host.stoppedSignal?.();
       }
     });
-    worker.on('error', (error) => this.onCrash(host, error));
-    worker.on('exit', (code) => {
-      if (host.worker === worker) host.exited = true;
-      if (!host.stopped && host.worker === worker) this.onCrash(host, new Error(`worker exited with code ${code}`));
-      host.stoppedSignal?.();
+    // the thread itself failing takes every actor it hosts with it
+    worker.on('error', (error) => {
+      for (const host of group.hosts) this.onCrash(host, error);
     });
-    host.worker = worker;
-    host.exited = false;
+    worker.on('exit', (code) => {
+      if (group.worker === worker) group.exited = true;
+      for (const host of group.hosts) {
+        if (!host.stopped && group.worker === worker) this.onCrash(host, new Error(`worker exited with code ${code}`));
+        host.stoppedSignal?.();
+      }
+    });
+    group.worker = worker;
+    group.exited = false;
     return worker;
   }
 
+  private workerOf(host: Host): Worker {
+    const group = host.group!;
+    return group.worker ?? this.spawnWorker(group);
+  }
+
   private control(host: Host, message: ControlToWorker, transfer: MessagePort[] = []): void {
-    host.worker!.postMessage(message, transfer);
+    this.workerOf(host).postMessage(message, transfer);
   }
 
   // ---- wiring ----
@@ -239,6 +272,11 @@ export class ActorSystem extends EventEmitter {
     if (this.sim) {
       ha.cell!.addLink(b, this.sim.channel(a, b, hb.cell!), hb.mailboxLimit);
       hb.cell!.addLink(a, this.sim.channel(b, a, ha.cell!), ha.mailboxLimit);
+      return;
+    }
+    if (ha.group && ha.group === hb.group) {
+      // same worker: an in-thread channel, no MessagePort
+      this.control(ha, { type: 'localLink', a, b, limitAB: hb.mailboxLimit, limitBA: ha.mailboxLimit });
       return;
     }
     const { port1, port2 } = new MessageChannel();
@@ -256,8 +294,7 @@ export class ActorSystem extends EventEmitter {
       // main-thread ports must not keep the process alive on their own
       port.unref();
     } else {
-      if (!host.worker) this.spawnWorker(host);
-      this.control(host, { type: 'link', peer, port, peerMailboxLimit }, [port]);
+      this.control(host, { type: 'link', actor: host.spec.name, peer, port, peerMailboxLimit }, [port]);
     }
   }
 
@@ -270,10 +307,11 @@ export class ActorSystem extends EventEmitter {
       })();
       return host.started;
     }
-    if (!host.worker) this.spawnWorker(host);
-    const worker = host.worker!;
+    const worker = this.workerOf(host);
+    const name = host.spec.name;
     host.started = new Promise<void>((resolve, reject) => {
       const onMessage = (message: ControlFromWorker) => {
+        if (message.actor !== name) return;
         if (message.type === 'started') {
           worker.off('message', onMessage);
           resolve();
@@ -285,7 +323,7 @@ export class ActorSystem extends EventEmitter {
       worker.on('message', onMessage);
       worker.once('exit', (code) => reject(new ActorCrashedError(host.spec.name, new Error(`worker exited with code ${code} while starting`))));
     });
-    this.control(host, { type: 'start' });
+    this.control(host, { type: 'start', actor: name });
     return host.started;
   }
 
@@ -304,7 +342,7 @@ export class ActorSystem extends EventEmitter {
     for (const [peerName, peer] of this.hosts) {
       if (peerName === name) continue;
       if (peer.cell) peer.cell.unlink(name, reason);
-      else if (peer.worker && !peer.stopped) this.control(peer, { type: 'unlink', peer: name, reason });
+      else if (peer.group?.worker && !peer.group.exited && !peer.stopped) this.control(peer, { type: 'unlink', actor: peerName, peer: name, reason });
     }
   }
 
@@ -318,18 +356,20 @@ export class ActorSystem extends EventEmitter {
       if (this.sim) await this.sim.runUntilIdle();
       return;
     }
-    const worker = host.worker;
-    if (!worker) return;
+    const group = host.group!;
+    const worker = group.worker;
+    if (!worker || group.exited) return;
     const stopped = new Promise<void>((resolve) => (host.stoppedSignal = resolve));
     try {
-      this.control(host, { type: 'stop' });
+      this.control(host, { type: 'stop', actor: host.spec.name });
     } catch {
       // the worker is already gone
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([stopped, new Promise<void>((resolve) => (timer = setTimeout(resolve, limits.stopTimeoutMs)))]);
     clearTimeout(timer);
-    await worker.terminate();
+    // the thread goes once every actor it hosts has stopped
+    if (group.hosts.every((h) => h.stopped)) await worker.terminate();
   }
 
   // ---- supervision ----
@@ -338,7 +378,9 @@ export class ActorSystem extends EventEmitter {
     if (host.stopped) return;
     const name = host.spec.name;
     const error = cause instanceof ActorCrashedError ? cause : new ActorCrashedError(name, cause);
-    const restart = host.spec.onCrash === 'restart' && host.restarts < (host.spec.restartsMax ?? 3) && !this.stopping;
+    // only an actor alone on its thread can be restarted on its own
+    const alone = !host.group || host.group.hosts.length === 1;
+    const restart = alone && host.spec.onCrash === 'restart' && host.restarts < (host.spec.restartsMax ?? 3) && !this.stopping;
     this.log.error('actor crashed', { actor: name, error: error.message, restart });
     this.emit('crash', { actor: name, error, restarted: restart } satisfies CrashReport);
     if (restart) {
@@ -361,10 +403,10 @@ export class ActorSystem extends EventEmitter {
   private async restart(host: Host): Promise<void> {
     const name = host.spec.name;
     this.unlinkEverywhere(name, 'restarting');
-    if (host.worker) {
-      const old = host.worker;
-      host.worker = undefined;
-      await old.terminate();
+    if (host.group) {
+      const old = host.group.worker;
+      host.group.worker = undefined;
+      await old?.terminate();
     } else {
       host.cell = this.newLocalCell(host);
       host.ports.clear();

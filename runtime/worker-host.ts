@@ -1,8 +1,10 @@
-// Entry point of an actor's worker thread. The system sends control messages on the worker's parent port (links to
-// peers, start, stop); actor traffic flows only over the MessagePorts of the links, never through the main thread.
+// Entry point of a worker thread hosting one or more actors (a placement group). The system sends control messages on
+// the worker's parent port (links to peers, start, stop), each naming the actor it is for. Traffic between actors on
+// different threads flows over the MessagePorts of their links, never through the main thread; traffic between
+// actors of the same group is handed over inside this thread, with the same frames, credits and turns.
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { assert } from './assert.js';
-import { Cell } from './cell.js';
+import { Cell, type Channel } from './cell.js';
 import { RealClock } from './clock.js';
 import { realDisk } from './disk.js';
 import { toWireError } from './errors.js';
@@ -14,67 +16,151 @@ import type { ActorModule } from './actor.js';
 assert(parentPort, 'worker-host runs only inside a worker thread');
 const control = parentPort;
 const boot = workerData as WorkerBoot;
-const ports = new Map<string, MessagePort>();
-
 const send = (message: ControlFromWorker) => control.postMessage(message);
+const clock = new RealClock();
 
-const cell = new Cell({
-  name: boot.name,
-  clock: new RealClock(),
-  random: systemRandom,
-  disk: realDisk,
-  log: createLogger(boot.name, boot.logLevel as LogLevel),
-  scheduler: { defer: (callback) => setImmediate(callback) },
-  onCrash: (error) => send({ type: 'crash', error: { ...toWireError(error), stack: error instanceof Error ? error.stack : undefined } }),
+interface Hosted {
+  cell: Cell;
+  moduleUrl: string;
+  config: unknown;
+  /** Links to actors on other threads. */
+  ports: Map<string, MessagePort>;
+}
+
+const hosted = new Map<string, Hosted>();
+for (const spec of boot.actors) {
+  const name = spec.name;
+  hosted.set(name, {
+    moduleUrl: spec.moduleUrl,
+    config: spec.config,
+    ports: new Map(),
+    cell: new Cell({
+      name,
+      clock,
+      random: systemRandom,
+      disk: realDisk,
+      log: createLogger(name, boot.logLevel as LogLevel),
+      scheduler: { defer: (callback) => setImmediate(callback) },
+      onCrash: (error) => send({ type: 'crash', actor: name, error: { ...toWireError(error), stack: error instanceof Error ? error.stack : undefined } }),
+    }),
+  });
+}
+
+/** Frames between two actors of this thread, in order, delivered in a later turn (as a port would). */
+class LocalQueue {
+  private frames: Uint8Array[] = [];
+  private scheduled = false;
+  closed = false;
+
+  constructor(
+    private readonly from: string,
+    private readonly to: string,
+  ) {}
+
+  channel(): Channel {
+    return {
+      post: (frame) => {
+        if (this.closed) return;
+        this.frames.push(frame);
+        if (!this.scheduled) {
+          this.scheduled = true;
+          setImmediate(() => this.drain());
+        }
+      },
+      close: () => {
+        this.closed = true;
+        this.frames = [];
+      },
+    };
+  }
+
+  drain(): void {
+    this.scheduled = false;
+    const frames = this.frames;
+    this.frames = [];
+    const target = hosted.get(this.to);
+    for (const frame of frames) target?.cell.receiveFrame(this.from, frame);
+  }
+}
+
+/** Local queues by destination, for draining an actor's mailbox before it stops. */
+const localInbound = new Map<string, LocalQueue[]>();
+
+function only(actor: string): Hosted {
+  const h = hosted.get(actor);
+  assert(h, `worker ${boot.group} does not host ${actor}`);
+  return h;
+}
+
+const firstCell = boot.actors.length === 1 ? hosted.get(boot.actors[0]!.name)!.cell : undefined;
+process.on('uncaughtException', (error) => {
+  if (firstCell) firstCell.crash(error);
+  else for (const h of hosted.values()) h.cell.crash(error);
 });
-
-process.on('uncaughtException', (error) => cell.crash(error));
-process.on('unhandledRejection', (error) => cell.crash(error));
+process.on('unhandledRejection', (error) => {
+  if (firstCell) firstCell.crash(error);
+  else for (const h of hosted.values()) h.cell.crash(error);
+});
 
 control.on('message', (message: ControlToWorker) => {
   switch (message.type) {
     case 'link': {
-      ports.get(message.peer)?.close();
-      ports.set(message.peer, message.port);
-      cell.addLink(message.peer, portChannel(message.port), message.peerMailboxLimit);
-      message.port.on('message', (frame: Uint8Array) => cell.receiveFrame(message.peer, frame));
+      const h = only(message.actor);
+      h.ports.get(message.peer)?.close();
+      h.ports.set(message.peer, message.port);
+      h.cell.addLink(message.peer, portChannel(message.port), message.peerMailboxLimit);
+      message.port.on('message', (frame: Uint8Array) => h.cell.receiveFrame(message.peer, frame));
+      break;
+    }
+    case 'localLink': {
+      const a = only(message.a);
+      const b = only(message.b);
+      const ab = new LocalQueue(message.a, message.b);
+      const ba = new LocalQueue(message.b, message.a);
+      a.cell.addLink(message.b, ab.channel(), message.limitAB);
+      b.cell.addLink(message.a, ba.channel(), message.limitBA);
+      localInbound.set(message.b, [...(localInbound.get(message.b) ?? []), ab]);
+      localInbound.set(message.a, [...(localInbound.get(message.a) ?? []), ba]);
       break;
     }
     case 'unlink': {
-      ports.delete(message.peer);
-      cell.unlink(message.peer, message.reason);
+      const h = only(message.actor);
+      h.ports.delete(message.peer);
+      h.cell.unlink(message.peer, message.reason);
       break;
     }
     case 'start':
-      void start();
+      void start(message.actor);
       break;
     case 'stop':
-      void stop();
+      void stop(message.actor);
       break;
   }
 });
 
-async function start(): Promise<void> {
+async function start(actor: string): Promise<void> {
+  const h = only(actor);
   try {
-    const module = (await import(boot.moduleUrl)) as ActorModule;
-    await cell.start(module.default as Parameters<Cell['start']>[0], boot.config);
-    send({ type: 'started' });
+    const module = (await import(h.moduleUrl)) as ActorModule;
+    await h.cell.start(module.default as Parameters<Cell['start']>[0], h.config);
+    send({ type: 'started', actor });
   } catch (error) {
-    send({ type: 'start-failed', error: toWireError(error) });
+    send({ type: 'start-failed', actor, error: toWireError(error) });
   }
 }
 
-async function stop(): Promise<void> {
-  // Drain: every frame already queued on any link is handled before the actor closes its resources.
-  for (const [peer, port] of ports) {
-    for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) {
-      cell.receiveFrame(peer, next.message as Uint8Array);
-    }
+async function stop(actor: string): Promise<void> {
+  const h = only(actor);
+  // Drain: every frame already queued for this actor is handled before it closes its resources.
+  for (const [peer, port] of h.ports) {
+    for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) h.cell.receiveFrame(peer, next.message as Uint8Array);
   }
+  for (const queue of localInbound.get(actor) ?? []) queue.drain();
   try {
-    await cell.stop();
+    await h.cell.stop();
   } catch (error) {
-    send({ type: 'crash', error: toWireError(error) });
+    send({ type: 'crash', actor, error: toWireError(error) });
   }
-  send({ type: 'stopped' });
+  for (const port of h.ports.values()) port.close();
+  send({ type: 'stopped', actor });
 }

@@ -49,7 +49,7 @@ export const mvccLimits = {
   /** Snapshot chunks in flight from the snapshot actor during a restore. */
   restoreWindowChunks: 8,
   /** While writing a snapshot, one chunk in this many is asked (not told), which paces the writer to the disk. */
-  snapshotChunksPerAsk: 8,
+  snapshotChunksPerAsk: 4,
 } as const;
 
 assert(mvccLimits.historyChunkBytesInitial <= mvccLimits.historyChunkBytesMax, 'chunk arena starts above its maximum');

@@ -168,6 +168,36 @@ test('a failing actor factory fails start with the actor named', async (t) => {
   await system.stop();
 });
 
+test('actors placed in one group share a worker thread and still talk in ordered, credited frames', async (t) => {
+  const system = new ActorSystem({ mode: 'threads', logLevel: 'error' });
+  system.add({ name: 'a', module: probe, group: 'shared' });
+  system.add({ name: 'sink', module: probe, group: 'shared', mailboxLimit: 1_000 });
+  system.add({ name: 'b', module: probe });
+  await system.start();
+  try {
+    t.is(system.threadsAlive(), 2, 'three actors on two threads');
+    const count = 50_000;
+    system.ref<ProbeProtocol>('a').tell({ type: 'spam', to: 'sink', count });
+    system.ref<ProbeProtocol>('b').tell({ type: 'spam', to: 'sink', count });
+    const sink = system.ref<ProbeProtocol>('sink');
+    const deadline = Date.now() + 30_000;
+    let report = await sink.ask({ type: 'report' });
+    while ((report.received.a ?? 0) + (report.received.b ?? 0) < 2 * count && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      report = await sink.ask({ type: 'report' });
+    }
+    t.is(report.received.a, count);
+    t.is(report.received.b, count);
+    t.is(report.violations, 0);
+    const a = await system.ref<ProbeProtocol>('a').ask({ type: 'report' });
+    t.true(a.refused > 0, 'the in-thread link honours the mailbox limit too');
+    t.is(await system.ref<ProbeProtocol>('a').ask({ type: 'echo', value: 'same thread' }), 'same thread');
+  } finally {
+    await system.stop();
+  }
+  t.is(system.threadsAlive(), 0);
+});
+
 async function deterministicTrace(seed: number): Promise<string[]> {
   const system = new ActorSystem({ mode: 'deterministic', seed, logLevel: 'error' });
   for (const name of ['x', 'y', 'z']) system.add({ name, module: probe });
