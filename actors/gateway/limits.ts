@@ -37,6 +37,8 @@ export const gatewayLimits = {
   streamCloseGraceMs: 5_000,
   /** Keep-alive requests a client may have outstanding (sent, not yet answered) before the adapter stops reading. */
   keepAliveOutstandingMax: 1_024,
+  /** Unary requests one WebSocket may have waiting for answers; past it the socket is closed (1008). */
+  wsUnaryOutstandingMax: 4_096,
   /** Distinct hex ids remembered by the decimal-id cache of the encoder (cluster and member ids are few). */
   idCacheEntriesMax: 4_096,
   /** Nesting depth past which the JSON reader refuses a document (Go's encoding/json uses the same bound). */

@@ -86,6 +86,8 @@ const routeList: Array<[string, Route]> = [
   ['/v3/maintenance/defragment', unary('defragment', empty, (a, r, c) => a.defragment(r, c), encode.encodeHeaderOnly)],
   // etcd 3.4 registers Hash and HashKV on this one path; Hash is the one that answers (a revision in the body is ignored).
   ['/v3/maintenance/hash', unary('hash', empty, (a, r, c) => a.hash(r, c), encode.encodeHash)],
+  // tetcd's own route for HashKV, which etcd 3.4's gateway shadows with Hash on /v3/maintenance/hash
+  ['/v3/maintenance/hashkv', unary('hashkv', decoders.hashKV, (a, r, c) => a.hashKV(r, c), encode.encodeHashKV)],
   ['/v3/maintenance/snapshot', { kind: 'snapshot', name: 'snapshot' }],
   ['/v3/maintenance/transfer-leadership', unary('transfer_leadership', decoders.moveLeader, (a, r, c) => a.moveLeader(r, c), encode.encodeHeaderOnly)],
 ];

@@ -205,6 +205,27 @@ test('WebSocket watch: one request per message in, one {"result":…} per messag
   });
 });
 
+test('WebSocket unary paths: answers in request order, an error answers only its request', async (t) => {
+  await withGateway({}, async (url) => {
+    const { ws, messages } = await openWs(url, '/v3/kv/put');
+    for (let i = 0; i < 20; i++) ws.send(JSON.stringify({ key: b64(`u${i}`), value: b64(`v${i}`) }));
+    ws.send('{"key":"@"}');
+    ws.send(JSON.stringify({ key: b64('last'), value: b64('x') }));
+    t.true(await until(() => messages.length === 22));
+    t.true(messages.slice(0, 20).every((m) => /^\{"result":\{"header":\{/.test(m)));
+    const revisions = messages.slice(0, 20).map((m) => Number(/"revision":"(\d+)"/.exec(m)![1]));
+    t.deepEqual(revisions, [...revisions].sort((a, b) => a - b), 'answers in request order');
+    t.is(messages[20], '{"error":{"grpc_code":3,"http_code":400,"message":"illegal base64 data at input byte 0","http_status":"Bad Request"}}');
+    t.regex(messages[21]!, /^\{"result":/, 'the socket stays open after an error answer');
+    ws.close();
+    const range = await openWs(url, '/v3/kv/range');
+    range.ws.send(JSON.stringify({ key: b64('u3') }));
+    t.true(await until(() => range.messages.length === 1));
+    t.regex(range.messages[0]!, /"kvs":\[\{"key":"dTM="/);
+    range.ws.close();
+  });
+});
+
 test('WebSocket keep-alive and /v3beta paths', async (t) => {
   await withGateway({}, async (url, api) => {
     await post(url, '/v3/lease/grant', '{"TTL":10,"ID":5}');

@@ -18,6 +18,7 @@ import {
   type CompactionRequest,
   type Compare,
   type DeleteRangeRequest,
+  type HashKVRequest,
   type LeaseGrantRequest,
   type LeaseKeepAliveRequest,
   type LeaseRevokeRequest,
@@ -430,6 +431,11 @@ function moveLeaderRequest(obj: JsonObject): MoveLeaderRequest {
   return { targetID: uint64Hex(obj, 'targetID') ?? ZERO_ID };
 }
 
+function hashKVRequest(obj: JsonObject): HashKVRequest {
+  const revision = int64(obj, 'revision');
+  return revision === undefined ? {} : { revision };
+}
+
 function emptyRequest(_obj: JsonObject): EmptyRequest {
   return {};
 }
@@ -454,6 +460,7 @@ export const decoders = {
   memberPromote: memberIdRequest,
   alarm: alarmRequest,
   moveLeader: moveLeaderRequest,
+  hashKV: hashKVRequest,
   empty: emptyRequest,
 } as const;
 
