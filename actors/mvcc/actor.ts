@@ -70,6 +70,9 @@ export class MvccShell {
   /** Term of the entry at the applied index. */
   private appliedTerm = 0;
   private lastSnapshotIndex = 0;
+  /** Size of the last snapshot file, and bytes of entries applied since it (see snapshotDue). */
+  private lastSnapshotBytes = 0;
+  private logBytesSinceSnapshot = 0;
   private saving: Promise<SnapshotSaveReply> | undefined;
   private nextSnapshotIo = 1;
   private leaseEvents: LeaseEvents = { type: 'leaseEvents', granted: [], revoked: [], checkpoints: [] };
@@ -180,6 +183,7 @@ export class MvccShell {
   private apply(entries: Entry[]): void {
     // the store answers only the requests this member proposed (memberId from the config)
     this.store.applyEntries(entries, (outcome) => this.results.push(outcome));
+    for (const entry of entries) this.logBytesSinceSnapshot += entry.data.length;
     const last = entries[entries.length - 1];
     if (last && last.index <= this.store.appliedIndex) this.appliedTerm = last.term;
   }
@@ -257,6 +261,19 @@ export class MvccShell {
     this.scheduleCatchUp();
   }
 
+  /**
+   * A snapshot is due after --snapshot-count entries, and once the log since the last snapshot holds at least half as
+   * many bytes as that snapshot did. The state lives in memory, so every snapshot writes the whole image: without the
+   * second rule a large state written to at a high rate would spend more disk and CPU on images than on the log.
+   * Replaying the log at a restart stays proportional to the size of the state.
+   */
+  private snapshotDue(): boolean {
+    const every = this.config.snapshotCount ?? 0;
+    if (every <= 0 || !this.config.snapshot || this.saving) return false;
+    if (this.store.appliedIndex - this.lastSnapshotIndex < every) return false;
+    return this.logBytesSinceSnapshot >= this.lastSnapshotBytes * mvccLimits.snapshotLogToImageRatio;
+  }
+
   /** Writes a snapshot of the current state through the snapshot actor; concurrent requests share one. */
   saveSnapshot(): Promise<SnapshotSaveReply> {
     this.saving ??= this.writeSnapshot().finally(() => (this.saving = undefined));
@@ -282,6 +299,8 @@ export class MvccShell {
       }
       const committed = await snapshots.ask({ type: 'commit', writeId }, { timeoutMs: 600_000 });
       this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, index);
+      this.lastSnapshotBytes = committed.bytes;
+      this.logBytesSinceSnapshot = 0;
       if (this.config.raft) this.ctx.ref<AnyProtocol>(this.config.raft).tell({ type: 'snapshotSaved', index } as never);
       void snapshots.ask({ type: 'prune' }).catch((error: unknown) => this.ctx.log.warn('could not prune old snapshots', { error }));
       this.ctx.log.info('saved a snapshot', { index, term, bytes: committed.bytes });
@@ -324,8 +343,7 @@ export class MvccShell {
       this.serveReads();
       const catchingUp = this.hub.syncStep();
       if (catchingUp || (this.store.compactionPending && this.store.imageStreamsOpen === 0)) this.scheduleCatchUp();
-      const every = this.config.snapshotCount ?? 0;
-      if (every > 0 && this.config.snapshot && !this.saving && this.store.appliedIndex - this.lastSnapshotIndex >= every) {
+      if (this.snapshotDue()) {
         void this.saveSnapshot().catch((error: unknown) => this.ctx.log.error('saving a snapshot failed', { error: error instanceof Error ? error.message : String(error) }));
       }
     }

@@ -48,6 +48,8 @@ export const mvccLimits = {
   outboxMessagesMax: 4096,
   /** Snapshot chunks in flight from the snapshot actor during a restore. */
   restoreWindowChunks: 8,
+  /** A snapshot waits until the log since the last one holds at least this fraction of that snapshot's bytes. */
+  snapshotLogToImageRatio: 0.5,
   /** While writing a snapshot, one chunk in this many is asked (not told), which paces the writer to the disk. */
   snapshotChunksPerAsk: 4,
 } as const;
