@@ -24,7 +24,8 @@
 // canceled with compact_revision and a header without revision; a progress request is answered with watch id -1 and
 // the current revision whether or not the stream's watchers are synced; a periodic progress notification goes only to
 // synced watchers that asked for them and were sent no events since the previous one; the delete at exactly the
-// compaction revision is not replayed to a watcher catching up from there.
+// compaction revision is not replayed to a watcher catching up from there; a synced watcher gets one response per
+// revision with that revision in its header (a catch-up response spans many revisions under the current one).
 import { assert } from '../../../runtime/assert.js';
 import type { Event, ResponseHeader, WatchCreateRequest, WatchResponse } from '../../api/types.js';
 import { EventType, WatchFilter } from '../../api/types.js';
@@ -62,6 +63,8 @@ export interface HubOptions {
   syncRecordsPerStep?: number;
   /** Revisions one events delivery may span. */
   batchRevisionsMax?: number;
+  /** Synced deliveries go one revision per response when a turn's events for a class span at most this many revisions. */
+  splitRevisionsMax?: number;
   watchersMax?: number;
   streamsMax?: number;
   /** Classes of at least this many watchers are addressed through a shared recipient set. */
@@ -110,6 +113,7 @@ export class WatchHub {
   private readonly fragmentBytes: number;
   private readonly syncRecordsPerStep: number;
   private readonly batchRevisionsMax: number;
+  private readonly splitRevisionsMax: number;
   private readonly watchersMax: number;
   private readonly streamsMax: number;
 
@@ -120,6 +124,7 @@ export class WatchHub {
     this.fragmentBytes = options.fragmentBytes ?? mvccLimits.requestBytesMax + mvccLimits.grpcOverheadBytes;
     this.syncRecordsPerStep = options.syncRecordsPerStep ?? mvccLimits.watchSyncRecordsPerStep;
     this.batchRevisionsMax = options.batchRevisionsMax ?? mvccLimits.watchBatchRevisionsMax;
+    this.splitRevisionsMax = options.splitRevisionsMax ?? mvccLimits.watchSplitRevisionsMax;
     this.watchersMax = options.watchersMax ?? mvccLimits.watchersMax;
     this.streamsMax = options.streamsMax ?? mvccLimits.watchStreamsMax;
     this.recipientSetMin = options.recipientSetMin ?? 16;
@@ -281,20 +286,49 @@ export class WatchHub {
     if (touched.length === 0) return;
     const cache = this.eventCache.reset(false);
     const header = this.header();
+    const headers = new Map<number, ResponseHeader>();
     for (const group of touched) {
       for (const cls of group.classes) {
         const events = cache.eventsFor(group.matched, group.matchedCount, cls.bits);
         if (events.length === 0) continue;
         cls.lastEventInterval = this.progressInterval;
         const fragment = (cls.bits & ClassBits.Fragment) !== 0;
-        if (cls.size >= this.recipientSetMin || cls.setId !== 0) {
-          this.emitEvents(header, events, fragment, this.sharedSet(cls), NO_RECIPIENTS, NO_RECIPIENTS);
-        } else {
-          const recipients = cls.recipients();
-          this.emitEvents(header, events, fragment, 0, recipients.streamIds, recipients.watchIds);
+        const shared = cls.size >= this.recipientSetMin || cls.setId !== 0;
+        const setId = shared ? this.sharedSet(cls) : 0;
+        const recipients = shared ? undefined : cls.recipients();
+        for (const part of this.perRevision(events, header, headers)) {
+          this.emitEvents(part.header, part.events, fragment, setId, recipients?.streamIds ?? NO_RECIPIENTS, recipients?.watchIds ?? NO_RECIPIENTS);
         }
       }
     }
+  }
+
+  /**
+   * A synced delivery cut into one part per revision, each with that revision in its header, as etcd notifies its
+   * synced watchers once per write; or the whole delivery under the current header when it spans more than
+   * splitRevisionsMax revisions (see mvccLimits.watchSplitRevisionsMax). Headers are shared between classes.
+   */
+  private perRevision(events: Event[], current: ResponseHeader, headers: Map<number, ResponseHeader>): Array<{ header: ResponseHeader; events: Event[] }> {
+    const first = events[0]!.kv.modRevision;
+    const last = events[events.length - 1]!.kv.modRevision;
+    if (first === last) return [{ header: this.sharedHeader(last, current, headers), events }];
+    const parts: Array<{ header: ResponseHeader; events: Event[] }> = [];
+    let start = 0;
+    for (let i = 1; i <= events.length; i++) {
+      if (i < events.length && events[i]!.kv.modRevision === events[start]!.kv.modRevision) continue;
+      if (parts.length === this.splitRevisionsMax) return [{ header: current, events }];
+      const revision = events[start]!.kv.modRevision;
+      parts.push({ header: this.sharedHeader(revision, current, headers), events: events.slice(start, i) });
+      start = i;
+    }
+    return parts;
+  }
+
+  private sharedHeader(revision: number, current: ResponseHeader, headers: Map<number, ResponseHeader>): ResponseHeader {
+    if (revision === current.revision) return current;
+    let header = headers.get(revision);
+    if (!header) headers.set(revision, (header = this.header(revision)));
+    return header;
   }
 
   /** The class's shared recipient set, (re)sent to the gateway first if its membership changed since. */
