@@ -95,15 +95,22 @@ export type Step =
   | { type: 'call'; route: string; body?: Body; raw?: string | Buffer; method?: string; adjust?: Adjust[]; label?: string }
   /** Opens the named watch stream on both servers (once) and writes one message to it (nothing compared). */
   | { type: 'watch'; stream: string; send: Body | string }
-  /** The next `count` lines of the named stream, compared line by line. */
-  | { type: 'lines'; stream: string; count: number; adjust?: Adjust[] }
+  /**
+   * The next `count` lines of the named stream, compared line by line; with `anyOrder`, as a multiset (etcd sends
+   * the responses of several watchers of one stream for one revision in Go map order, which is random).
+   */
+  | { type: 'lines'; stream: string; count: number; adjust?: Adjust[]; anyOrder?: boolean }
   /** Half-closes the named stream's request body. */
   | { type: 'endInput'; stream: string }
   /** A keep-alive stream: these messages as one body, then every response line until the server ends the stream. */
   | { type: 'keepalive'; messages: Body[] | string; adjust?: Adjust[] }
   /** Polls a unary request on each server until `done` holds (or the time is up: a difference); nothing compared. */
   | { type: 'until'; route: string; body: Body; done: (response: Json) => boolean; timeoutMs?: number; label: string }
-  | { type: 'sleep'; ms: number };
+  | { type: 'sleep'; ms: number }
+  /** Sends these calls at once to each server (to make them apply together); nothing compared. */
+  | { type: 'parallel'; steps: Step[] }
+  /** Revokes every lease on each server (for ids the servers chose); nothing compared. */
+  | { type: 'revokeAllLeases' };
 
 export const call = (route: string, body: Body = {}, adjust: Adjust[] = [], label?: string): Step => ({ type: 'call', route, body, adjust, ...(label ? { label } : {}) });
 export const raw = (route: string, text: string | Buffer, method = 'POST'): Step => ({ type: 'call', route, raw: text, method });
@@ -116,6 +123,8 @@ export const del = (k: string, extra: Record<string, Body> = {}): Step => call('
 export const txn = (body: Record<string, Body>): Step => call('/v3/kv/txn', body);
 export const watch = (stream: string, send: Body | string): Step => ({ type: 'watch', stream, send });
 export const lines = (stream: string, count: number, adjust: Adjust[] = []): Step => ({ type: 'lines', stream, count, adjust });
+/** Like lines, in any order. */
+export const linesAnyOrder = (stream: string, count: number): Step => ({ type: 'lines', stream, count, anyOrder: true });
 export const keepalive = (messages: Body[] | string, adjust: Adjust[] = []): Step => ({ type: 'keepalive', messages, adjust });
 
 // ---- adjusters ----
@@ -158,6 +167,8 @@ export function near(path: string, tolerance: number): Adjust {
 }
 
 // ---- normalisation ----
+
+const trace = process.env.TETCD_DIFF_TRACE !== undefined;
 
 const revisionFields = new Set(['revision', 'create_revision', 'mod_revision', 'compact_revision']);
 
@@ -290,6 +301,8 @@ export interface SuiteStats {
 
 export class CaseRunner {
   readonly differences: Difference[] = [];
+  /** Every matching pair, when TETCD_DIFF_TRACE is set (to read what was compared). */
+  readonly trace: string[] = [];
   private readonly streams = new Map<string, StreamPair>();
   private readonly contexts: [SideContext, SideContext];
 
@@ -339,6 +352,7 @@ export class CaseRunner {
     const tetcdDocs = documents(tetcd);
     for (let i = 0; i < Math.min(etcdDocs.length, tetcdDocs.length); i++) for (const a of adjust) a(etcdDocs[i]!, tetcdDocs[i]!);
     if (!isDeepStrictEqual(etcd, tetcd)) this.differences.push({ step, what, etcd, tetcd });
+    else if (trace) this.trace.push(`step ${step}: ${what}\n  both: ${JSON.stringify(etcd)}`);
   }
 
   private async step(index: number, step: Step): Promise<void> {
@@ -377,7 +391,9 @@ export class CaseRunner {
             } catch {
               // compared below as whatever arrived
             }
-            return client.lines.slice(from, from + step.count).map(parseBody);
+            const got = client.lines.slice(from, from + step.count);
+            if (step.anyOrder) got.sort();
+            return got.map(parseBody);
           }),
         );
         pair.consumed = from + step.count;
@@ -421,6 +437,26 @@ export class CaseRunner {
       }
       case 'sleep':
         await new Promise((r) => setTimeout(r, step.ms));
+        return;
+      case 'parallel':
+        await Promise.all(
+          sides.flatMap((side, i) =>
+            step.steps.map((sub) => {
+              if (sub.type !== 'call') throw new Error('only calls run in parallel');
+              return send(side.url, sub.route, sub.raw ?? JSON.stringify(resolve(sub.body ?? {}, this.contexts[i]!)), sub.method ?? 'POST');
+            }),
+          ),
+        );
+        return;
+      case 'revokeAllLeases':
+        await Promise.all(
+          sides.map(async (side) => {
+            const list = await send(side.url, '/v3/lease/leases', '{}', 'POST');
+            for (const { ID } of (list.body as { leases?: Array<{ ID: string }> }).leases ?? []) {
+              await send(side.url, '/v3/lease/revoke', JSON.stringify({ ID }), 'POST');
+            }
+          }),
+        );
         return;
     }
   }
@@ -479,6 +515,7 @@ export function diffSuite(test: TestFn, options: SuiteOptions, cases: readonly C
       const runner = await CaseRunner.begin(servers, `${options.area}/${n}/`, (n + 1) * 1000, stats);
       await runner.run(steps);
       stats.cases++;
+      for (const line of runner.trace) t.log(line);
       t.deepEqual(runner.differences.map(formatDifference), []);
     });
   });
