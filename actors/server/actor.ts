@@ -16,7 +16,7 @@ export interface GatewayActorConfig {
 }
 
 export default defineActor<GatewayProtocol, GatewayActorConfig>(async (ctx, config) => {
-  const server = new EtcdServer(ctx, config.server);
+  const server = new EtcdServer(ctx, { ...config.server, maxRequestBytes: config.maxRequestBytes });
   const metrics = new GatewayMetrics();
   const gateways: Gateway[] = [];
   for (const url of config.listenClientUrls) {

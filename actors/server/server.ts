@@ -74,6 +74,7 @@ import type { WatchOutput } from '../mvcc/watch/hub.js';
 import type { LeaderChanged, ProposalResults, RaftProtocol, ReadIndexResults } from '../raft/protocol.js';
 import type { SnapshotSaveReply } from '../mvcc/protocol.js';
 import { serverLimits } from './limits.js';
+import { proposalBytes, proposalHeaderBytes } from './proposal-size.js';
 
 export const tetcdVersion = '0.1.0';
 /** The etcd API version tetcd serves, reported where etcd reports its own version. */
@@ -89,6 +90,8 @@ export interface ServerConfig {
   /** Every member's name and peer URLs as configured (client URLs are known for this member only). */
   initialMembers: Array<{ id: string; name: string; peerUrls: string[] }>;
   maxTxnOps: number;
+  /** etcd's --max-request-bytes: a write whose proposal (as etcd would encode it) is larger is refused. */
+  maxRequestBytes?: number;
   quotaBackendBytes: number;
   electionTimeoutMs: number;
   heartbeatIntervalMs: number;
@@ -118,6 +121,8 @@ export class EtcdServer implements Api {
   private readonly lease: ActorRef<LeaseProtocol>;
   private readonly log: Logger;
   private readonly requestTimeoutMs: number;
+  private readonly maxRequestBytes: number;
+  private readonly proposalHeaderBytes: number;
 
   private nextRequestId = 1;
   private proposals: Array<{ id: number; payload: Uint8Array }> = [];
@@ -152,6 +157,8 @@ export class EtcdServer implements Api {
     this.log = ctx.log;
     // etcd's request timeout: 5 s plus two election timeouts
     this.requestTimeoutMs = 5_000 + 2 * config.electionTimeoutMs;
+    this.maxRequestBytes = config.maxRequestBytes ?? serverLimits.maxRequestBytesDefault;
+    this.proposalHeaderBytes = proposalHeaderBytes(config.memberId);
     this.sweepTimer = setInterval(() => this.sweep(), serverLimits.sweepIntervalMs);
     this.sweepTimer.unref();
   }
@@ -207,13 +214,16 @@ export class EtcdServer implements Api {
   }
 
   put(request: PutRequest): Promise<PutResponse> {
-    const invalid = validatePut(request) ?? this.quota(request.key.length + (request.value?.length ?? 0));
+    const invalid =
+      validatePut(request) ??
+      this.tooLarge(proposalBytes.put(request, this.proposalHeaderBytes)) ??
+      this.quota(request.key.length + (request.value?.length ?? 0));
     if (invalid) return Promise.reject(invalid);
     return this.propose({ type: 'put', req: request }) as Promise<PutResponse>;
   }
 
   deleteRange(request: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    const invalid = validateDeleteRange(request);
+    const invalid = validateDeleteRange(request) ?? this.tooLarge(proposalBytes.deleteRange(request, this.proposalHeaderBytes));
     if (invalid) return Promise.reject(invalid);
     return this.propose({ type: 'deleteRange', req: request }) as Promise<DeleteRangeResponse>;
   }
@@ -222,8 +232,8 @@ export class EtcdServer implements Api {
     const invalid = validateTxn(request, this.config.maxTxnOps);
     if (invalid) return Promise.reject(invalid);
     if (isTxnReadOnly(request)) return this.read({ type: 'txn', req: request }, false) as Promise<TxnResponse>;
-    const quota = this.quota(txnBytes(request));
-    if (quota) return Promise.reject(quota);
+    const refused = this.tooLarge(proposalBytes.txn(request, this.proposalHeaderBytes)) ?? this.quota(txnBytes(request));
+    if (refused) return Promise.reject(refused);
     return this.propose({ type: 'txn', req: request }) as Promise<TxnResponse>;
   }
 
@@ -510,6 +520,11 @@ export class EtcdServer implements Api {
 
   private headerFrom(status: StatusReply): ResponseHeader {
     return { clusterId: this.config.clusterId, memberId: this.config.memberId, revision: status.revision, raftTerm: status.raftTerm };
+  }
+
+  /** etcd's check of a proposal's size against --max-request-bytes (reads are not proposed and not checked). */
+  private tooLarge(proposalBytes: number): EtcdError | undefined {
+    return proposalBytes > this.maxRequestBytes ? etcdError(Errors.requestTooLarge) : undefined;
   }
 
   private quota(requestBytes: number): EtcdError | undefined {
