@@ -143,6 +143,8 @@ export class EtcdServer implements Api {
   private leader = '';
   private term = 0;
   private appliedIndex = 0;
+  /** The store's revision as last reported by mvcc (etcd's header revision for answers that do not read the store). */
+  private revision = 0;
   private lastStatus: StatusReply | undefined;
   private noSpace = false;
   private closed = false;
@@ -167,6 +169,7 @@ export class EtcdServer implements Api {
 
   onMvccOutput(output: MvccOutput): void {
     if (output.appliedIndex > this.appliedIndex) this.appliedIndex = output.appliedIndex;
+    if (output.revision > this.revision) this.revision = output.revision;
     for (const outcome of output.results) this.settleProposal(outcome);
     for (const result of output.reads) this.settleRead(result);
     if (output.watch.length > 0) this.deliverWatch(output.watch);
@@ -401,7 +404,8 @@ export class EtcdServer implements Api {
     };
     const members = [...status.confState.voters.map((id) => member(id, false)), ...status.confState.learners.map((id) => member(id, true))];
     members.sort((a, b) => (BigInt('0x' + a.ID) < BigInt('0x' + b.ID) ? -1 : 1));
-    return { header: this.header(), members };
+    // etcd's member list header carries no revision
+    return { header: this.header(0), members };
   }
 
   memberAdd(_request: MemberAddRequest): Promise<MemberAddResponse> {
@@ -514,7 +518,7 @@ export class EtcdServer implements Api {
 
   // ---- the machinery ----
 
-  header(revision = this.lastStatus?.revision ?? 0): ResponseHeader {
+  header(revision = Math.max(this.revision, this.lastStatus?.revision ?? 0)): ResponseHeader {
     return { clusterId: this.config.clusterId, memberId: this.config.memberId, revision, raftTerm: this.term };
   }
 

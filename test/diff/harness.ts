@@ -113,7 +113,7 @@ export type Step =
   | { type: 'revokeAllLeases' };
 
 export const call = (route: string, body: Body = {}, adjust: Adjust[] = [], label?: string): Step => ({ type: 'call', route, body, adjust, ...(label ? { label } : {}) });
-export const raw = (route: string, text: string | Buffer, method = 'POST'): Step => ({ type: 'call', route, raw: text, method });
+export const raw = (route: string, text: string | Buffer, method = 'POST', adjust: Adjust[] = []): Step => ({ type: 'call', route, raw: text, method, adjust });
 export const put = (k: string, value: string, extra: JsonObject | Record<string, Body> = {}): Step =>
   call('/v3/kv/put', { key: key(k), value: b64(value), ...extra });
 export const get = (k: string, extra: Record<string, Body> = {}): Step => call('/v3/kv/range', { key: key(k), ...extra });
@@ -149,6 +149,20 @@ function at(doc: Json, path: string[], visit: (parent: JsonObject, field: string
 export function masked(...paths: string[]): Adjust {
   return (etcd, tetcd) => {
     for (const p of paths) for (const doc of [etcd, tetcd]) at(doc, p.split('.'), (parent, field) => (parent[field] = '<masked>'));
+  };
+}
+
+/** Compares the arrays at these paths as multisets (etcd builds some lists from Go maps, in random order). */
+export function unordered(...paths: string[]): Adjust {
+  return (etcd, tetcd) => {
+    for (const p of paths) {
+      for (const doc of [etcd, tetcd]) {
+        at(doc, p.split('.'), (parent, field) => {
+          const list = parent[field];
+          if (Array.isArray(list)) list.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+        });
+      }
+    }
   };
 }
 
