@@ -433,9 +433,12 @@ export class EtcdServer implements Api {
     if (request.action === 0) return { alarms: alarms.filter((a) => request.alarm === AlarmType.NONE || a.alarm === request.alarm) };
     const name = request.alarm === AlarmType.NOSPACE ? 'NOSPACE' : request.alarm === AlarmType.CORRUPT ? 'CORRUPT' : undefined;
     if (!name) return { alarms: [] };
-    const memberId = request.memberID === '0000000000000000' ? this.config.memberId : request.memberID;
+    // etcd takes the member id as given, 0 included (etcdctl's disarm lists the alarms and names each one's member)
+    const memberId = request.memberID;
     await this.propose({ type: 'alarm', action: request.action === 1 ? 'activate' : 'deactivate', memberId, alarm: name });
     if (name === 'NOSPACE' && request.action === 2) this.noSpace = false;
+    // etcd answers an activation with the alarm (new or already active), a deactivation with the alarm it removed
+    if (request.action === 1) return { alarms: [{ memberID: memberId, alarm: request.alarm }] };
     return { alarms: alarms.filter((a) => a.memberID === memberId && a.alarm === request.alarm) };
   }
 
@@ -452,7 +455,8 @@ export class EtcdServer implements Api {
       raftAppliedIndex: raft.applied,
       dbSizeInUse: mvcc.sizeBytes,
     };
-    const errors = mvcc.alarms.map((a) => `memberID:${BigInt('0x' + a.memberID)} alarm:${a.alarm} `);
+    // Go's protobuf text form of each alarm, which leaves out a zero member id
+    const errors = mvcc.alarms.map((a) => `${BigInt('0x' + a.memberID) === 0n ? '' : `memberID:${BigInt('0x' + a.memberID)} `}alarm:${a.alarm} `);
     if (errors.length > 0) response.errors = errors;
     if (raft.confState.learners.includes(this.config.memberId)) response.isLearner = true;
     return response;
@@ -488,7 +492,10 @@ export class EtcdServer implements Api {
 
   async moveLeader(request: MoveLeaderRequest): Promise<MoveLeaderResponse> {
     if (this.leader !== this.config.memberId) throw etcdError(Errors.notLeader);
-    await this.raft.ask({ type: 'transferLeadership', to: request.targetID }, { timeoutMs: this.requestTimeoutMs });
+    // raft refuses with an etcd error (e.g. bad leader transferee), which reaches here as a RemoteError with its code
+    await this.raft.ask({ type: 'transferLeadership', to: request.targetID }, { timeoutMs: this.requestTimeoutMs }).catch((error: unknown) => {
+      throw asEtcdError(error);
+    });
     return { header: this.header() };
   }
 
