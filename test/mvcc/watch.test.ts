@@ -132,6 +132,20 @@ test('create, ids, duplicates and cancel (etcd 3.4.23)', (t) => {
   t.is(responses(h.log).at(-1)!.response.watchId, 1, 'auto ids count on from the last one given');
 });
 
+test('a range whose end is not after its key is refused and uses no id (etcd 3.4.23)', (t) => {
+  // etcd 3.4.23: create {key b, range_end a} -> watch id -1, created, canceled, "mvcc: watcher range is empty"; the
+  // next automatic id is still 0. A "\0" end (from key) is fine.
+  const h = new WatchHarness();
+  h.create(1, { key: b('b'), rangeEnd: b('a') });
+  h.create(1, { key: b('b'), rangeEnd: b('b') });
+  h.create(1, { key: b('b'), rangeEnd: b('\0') });
+  const r = responses(h.log).map((x) => x.response);
+  t.like(r[0], { watchId: -1, created: true, canceled: true, cancelReason: 'mvcc: watcher range is empty' });
+  t.like(r[1], { watchId: -1, canceled: true, cancelReason: 'mvcc: watcher range is empty' });
+  t.like(r[2], { watchId: 0, created: true });
+  t.is(r[2]!.canceled, undefined);
+});
+
 test('a start revision below the compaction: created, then canceled with compact_revision and no header revision (etcd 3.4.23)', (t) => {
   // etcd 3.4.23: after compacting at 15, a watch from 1 and a watch from 14 were each answered created (header
   // revision current) then canceled with compact_revision 15 and a header without revision; on a fresh store a

@@ -19,7 +19,8 @@
 //
 // etcd 3.4 behaviours kept here (checked against etcd 3.4.23): watch ids are per stream and an explicit 0 means
 // "choose one" (the lowest unused from a counter starting at 0); a duplicate explicit id is answered with watch id -1,
-// created and canceled with reason "mvcc: duplicate watch ID provided on the WatchStream"; canceling an unknown id
+// created and canceled with reason "mvcc: duplicate watch ID provided on the WatchStream" (a range whose end is not
+// after its key is refused the same way, first, with "mvcc: watcher range is empty"); canceling an unknown id
 // gets no answer; a watch whose start revision is below the compaction (a negative one included) is created and then
 // canceled with compact_revision and a header without revision; a progress request is answered with watch id -1 and
 // the current revision whether or not the stream's watchers are synced; a periodic progress notification goes only to
@@ -29,7 +30,7 @@
 import { assert } from '../../../runtime/assert.js';
 import type { Event, ResponseHeader, WatchCreateRequest, WatchResponse } from '../../api/types.js';
 import { EventType, WatchFilter } from '../../api/types.js';
-import { spanOf } from '../keys.js';
+import { KEY_UNBOUNDED, spanOf } from '../keys.js';
 import { mvccLimits } from '../limits.js';
 import type { MvccStore } from '../store.js';
 import { eventFieldBytes, WATCH_RESPONSE_BASE_BYTES } from './proto-size.js';
@@ -87,6 +88,7 @@ interface Stream {
 }
 
 const DUPLICATE_WATCH_ID = 'mvcc: duplicate watch ID provided on the WatchStream';
+const EMPTY_RANGE = 'mvcc: watcher range is empty';
 const NO_RECIPIENTS: number[] = [];
 const TOO_MANY_WATCHERS = 'etcdserver: too many requests';
 
@@ -171,6 +173,12 @@ export class WatchHub {
       this.respond(streamId, { header: this.header(), watchId: -1, created: true, canceled: true, cancelReason: TOO_MANY_WATCHERS, events: [] });
       return;
     }
+    const span = spanOf(req.key ?? new Uint8Array(0), req.rangeEnd);
+    if (span.end !== undefined && span.end !== KEY_UNBOUNDED && span.end <= span.start) {
+      // etcd refuses a range whose end is not after its key before it looks at the id (none is used up)
+      this.respond(streamId, { header: this.header(), watchId: -1, created: true, canceled: true, cancelReason: EMPTY_RANGE, events: [] });
+      return;
+    }
     let watchId = req.watchId ?? 0;
     if (watchId !== 0 && stream.watchers.has(watchId)) {
       this.respond(streamId, { header: this.header(), watchId: -1, created: true, canceled: true, cancelReason: DUPLICATE_WATCH_ID, events: [] });
@@ -193,7 +201,7 @@ export class WatchHub {
     if (req.fragment) bits |= ClassBits.Fragment;
     const start = req.startRevision ?? 0;
     const nextRev = start === 0 ? this.store.revision + 1 : start;
-    const w = new Watcher(streamId, watchId, spanOf(req.key ?? new Uint8Array(0), req.rangeEnd), bits, req.progressNotify === true, nextRev);
+    const w = new Watcher(streamId, watchId, span, bits, req.progressNotify === true, nextRev);
     stream.watchers.set(watchId, w);
     this.watcherCount++;
     if (w.progressNotify) this.progressWatchers.add(w);
