@@ -1,7 +1,7 @@
 // Differential cases for the KV service: put and range with every option, delete, compaction and compacted reads,
 // and the KV service's own errors. One line per case; see harness.ts for how responses are compared.
 import test from 'ava';
-import { b64, call, del, diffSuite, get, getPrefix, key, masked, prefixEnd, put, rev } from './harness.js';
+import { b64, call, del, diffSuite, get, getPrefix, key, masked, prefixEnd, put, raw, rev } from './harness.js';
 
 diffSuite(test, { area: 'kv' }, [
   ['get of a missing key is a header alone', [get('missing')]],
@@ -53,6 +53,18 @@ diffSuite(test, { area: 'kv' }, [
   ['compaction keeps the latest version of a deleted key invisible', [put('a', '1'), del('a'), put('b', '1'), call('/v3/kv/compaction', { revision: rev(3) }), getPrefix(), getPrefix('', { revision: rev(3) })]],
   ['range at a compacted revision with count_only', [put('a', '1'), put('a', '2'), call('/v3/kv/compaction', { revision: rev(2) }), get('a', { revision: rev(1), count_only: true })]],
   ['delete at a compacted revision does not exist: delete after compaction', [put('a', '1'), call('/v3/kv/compaction', { revision: rev(1) }), del('a', { prev_kv: true })]],
+  ['negative limit', [put('a', '1'), put('b', '2'), getPrefix('', { limit: -1 })]],
+  ['keys_only with count_only, and limit with sort and count', [put('a', '1'), put('b', '2'), put('c', '3'), getPrefix('', { keys_only: true, count_only: true }), getPrefix('', { limit: 1, sort_order: 'DESCEND', sort_target: 'MOD', keys_only: true })]],
+  ['range at exactly the compaction revision', [put('a', '1'), put('a', '2'), call('/v3/kv/compaction', { revision: rev(2) }), get('a', { revision: rev(2) }), get('a', { revision: rev(1) })]],
+  ['serializable range at an old revision and with filters', [put('a', '1'), put('a', '2'), get('a', { serializable: true, revision: rev(1) }), getPrefix('', { serializable: true, min_mod_revision: rev(2) })]],
+  ['put with a lease and an empty value', [call('/v3/lease/grant', { ID: '987654', TTL: 60 }), put('a', '', { lease: '987654', prev_kv: true }), get('a'), call('/v3/lease/revoke', { ID: '987654' }), get('a')]],
+  ['a repeated field keeps its last value; escaped field names', [
+    raw('/v3/kv/put', `{"key":"${b64('kv-raw/x')}","value":"${b64('1')}"}`),
+    raw('/v3/kv/range', String.raw`{"key":"AA==","k\u0065y":"` + b64('kv-raw/x') + '"}'),
+    raw('/v3/kv/range', `{"key":"AA==","key":"${b64('kv-raw/x')}"}`),
+  ]],
+  ['delete everything from a key with prev_kv', [put('a', '1'), put('b', '2'), del('b', { range_end: 'AA==', prev_kv: true })]],
+  ['OPTIONS and HEAD', [{ type: 'call', route: '/v3/kv/range', method: 'OPTIONS' }, { type: 'call', route: '/v3/kv/range', method: 'HEAD' }, { type: 'call', route: '/health', method: 'HEAD' }]],
   ['camelCase and proto names in requests', [call('/v3/kv/put', { key: key('c'), value: b64('1'), prevKv: true }), call('/v3/kv/range', { key: key('c'), rangeEnd: prefixEnd('c'), keysOnly: true })]],
   ['int64 fields as strings and numbers', [put('a', '1'), put('b', '2'), getPrefix('', { limit: '1' }), getPrefix('', { limit: 1 })]],
   ['enum names as integers and unknown names', [getPrefix('', { sort_order: 1 }), getPrefix('', { sort_order: 'UP' }), getPrefix('', { sort_target: 'SIZE' })]],

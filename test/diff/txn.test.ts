@@ -100,5 +100,8 @@ diffSuite(test, { area: 'txn' }, [
   ]],
   ['compare result and target as numbers, unknown names refused', [put('a', '1'), txn({ compare: [{ key: key('a'), target: 0, result: 0, version: '1' }], success: [opGet('a')] }), txn({ compare: [{ key: key('a'), target: 'SIZE', result: 'EQUAL' }] }), txn({ compare: [{ key: key('a'), target: 'VERSION', result: 'ABOUT' }] })]],
   ['compare with an unknown result number', [put('a', '1'), txn({ compare: [{ key: key('a'), target: 'VERSION', result: 9, version: '1' }], success: [opGet('a')], failure: [opGet('b')] })]],
+  ['a put with a lease inside a txn, then the lease compare', [call('/v3/lease/grant', { ID: lease(1), TTL: 60 }), txn({ success: [opPut('a', '1', { lease: lease(1) }), opGet('a')] }), branch(cmp('a', 'LEASE', 'EQUAL', lease(1))), call('/v3/lease/revoke', { ID: lease(1) }), branch(cmp('a', 'LEASE', 'EQUAL', lease(1)))]],
+  ['compares against a deleted key', [put('a', '1'), call('/v3/kv/deleterange', { key: key('a') }), branch(cmp('a', 'VERSION', 'EQUAL', '0')), branch(cmp('a', 'MOD', 'GREATER', '0')), branch(cmp('a', 'VALUE', 'EQUAL', b64('1')))]],
+  ['a txn that changes nothing does not make a revision', [txn({ success: [opDel('none'), opGet('none')] }), put('a', '1'), txn({ compare: [cmp('a', 'VERSION', 'EQUAL', '5')], failure: [opDel('none')] }), get('a')]],
   ['camelCase in txn requests', [txn({ compare: [{ key: key('a'), target: 'CREATE', result: 'EQUAL', createRevision: '0' }], success: [{ requestPut: { key: key('a'), value: b64('1'), prevKv: true } }, { requestRange: { key: key('a'), keysOnly: true } }] })]],
 ]);

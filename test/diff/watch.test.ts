@@ -38,4 +38,19 @@ diffSuite(test, { area: 'watch' }, [
   ['two streams watching one key', [create('w1', { key: key('a') }), create('w2', { key: key('a'), prev_kv: true }), lines('w1', 1), lines('w2', 1), put('a', '1'), put('a', '2'), lines('w1', 2), lines('w2', 2)]],
   ['a watch from the current revision sees the write right after', [put('a', '0'), create('w', { key: key('a'), start_revision: rev(1) }), lines('w', 2), put('a', '1'), lines('w', 1)]],
   ['large values in events', [create('w', { key: key('big') }), lines('w', 1), put('big', 'v'.repeat(100_000)), lines('w', 1)]],
+  ['a catch-up over 2 MiB is fragmented only for a watcher that asked', [
+    put('f', 'x'.repeat(900_000)), put('f', 'y'.repeat(900_000)), put('f', 'z'.repeat(900_000)),
+    create('w1', { key: key('f'), start_revision: rev(1), fragment: true }), lines('w1', 3),
+    create('w2', { key: key('f'), start_revision: rev(1) }), lines('w2', 2),
+  ]],
+  ['compaction does not disturb a synced watcher', [create('w', { key: key('a') }), lines('w', 1), put('a', '1'), put('a', '2'), call('/v3/kv/compaction', { revision: rev(2), physical: true }), put('a', '3'), lines('w', 3)]],
+  // physical: etcd's compaction deletes history in the background, and a watch from the compaction revision sees the
+  // delete at that revision until the background pass removed it; once it has, it does not (nor does tetcd's)
+  ['watch from the compaction revision itself', [put('a', '1'), del('a'), put('a', '2'), call('/v3/kv/compaction', { revision: rev(2), physical: true }), create('w', { key: key('a'), start_revision: rev(2), prev_kv: true }), lines('w', 2)]],
+  ['filters with prev_kv on a prefix', [put('p/a', '0'), create('w', { key: key('p/'), range_end: prefixEnd('p/'), prev_kv: true, filters: ['NOPUT'] }), lines('w', 1), put('p/a', '1'), del('p/a'), put('p/b', '1'), del('p/', { range_end: prefixEnd('p/') }), lines('w', 2)]],
+  ['a future watch canceled before its revision comes', [create('w', { key: key('a'), start_revision: rev(10) }), lines('w', 1), cancel('w', 0), lines('w', 1), put('a', '1'), create('w', { key: key('b') }), lines('w', 1)]],
+  ['progress request while a watcher catches up', [put('a', '1'), put('a', '2'), create('w', { key: key('a'), start_revision: rev(1) }), progress('w'), lines('w', 3)]],
+  ['watch with range end before key', [create('w', { key: key('b'), range_end: key('a') }), lines('w', 1), put('a', '1'), put('b', '1'), create('w', { key: key('c') }), lines('w', 1)]],
+  ['the stream lives on after the client half-closes', [create('w', { key: key('a') }), lines('w', 1), { type: 'endInput', stream: 'w' }, put('a', '1'), lines('w', 1)]],
+  ['camelCase create request fields', [watch('w', { createRequest: { key: key('a'), rangeEnd: prefixEnd('a'), prevKv: true, startRevision: rev(1), watchId: 3 } }), put('a', '1'), lines('w', 2)]],
 ]);
