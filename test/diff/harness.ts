@@ -10,7 +10,7 @@
 //     revisions the same way (rev(n) = the case's base + n on each server);
 //   - cluster_id and member_id are compared as they are: tetcd advertises the same peer URL as the etcd beside it, and
 //     both derive their ids from it and the cluster token, so they are equal;
-//   - raft_term is masked (a standalone etcd campaigns twice, pre-vote then vote, tetcd once);
+//   - raft_term is compared too: a standalone etcd 3.4 and tetcd both win their first election at term 2;
 //   - anything else a step declares with an adjuster (lease ids chosen by the server, remaining TTLs).
 import { isDeepStrictEqual } from 'node:util';
 import * as fs from 'node:fs';
@@ -191,8 +191,7 @@ function normalise(doc: Json, baseRevision: number): Json {
   if (doc === null || typeof doc !== 'object') return doc;
   const out: JsonObject = {};
   for (const [k, v] of Object.entries(doc)) {
-    if (k === 'raft_term') out[k] = '<term>';
-    else if (revisionFields.has(k) && typeof v === 'string' && /^-?\d+$/.test(v)) out[k] = `base${signed(Number(v) - baseRevision)}`;
+    if (revisionFields.has(k) && typeof v === 'string' && /^-?\d+$/.test(v)) out[k] = `base${signed(Number(v) - baseRevision)}`;
     else out[k] = normalise(v, baseRevision);
   }
   return out;
