@@ -53,6 +53,8 @@ diffSuite(test, { area: 'errors' }, [
     raw('/version', '', 'GET'),
     raw('/version', '{}'),
     raw('/health', '{}'),
+    raw('/health', '', 'GET'),
+    raw('/health?serializable=true', '', 'GET'),
     raw('/v3/watch', '', 'GET'),
   ]],
   ['requests over --max-request-bytes are refused and store nothing', [
