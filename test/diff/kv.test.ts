@@ -49,6 +49,7 @@ diffSuite(test, { area: 'kv' }, [
   ['compaction, then reads below it are refused', [put('a', '1'), put('a', '2'), put('a', '3'), call('/v3/kv/compaction', { revision: rev(2) }), get('a', { revision: rev(1) }), get('a', { revision: rev(2) }), get('a', { revision: rev(3) })]],
   ['compaction twice at the same revision', [put('a', '1'), call('/v3/kv/compaction', { revision: rev(1) }), call('/v3/kv/compaction', { revision: rev(1) })]],
   ['compaction at a future revision', [call('/v3/kv/compaction', { revision: rev(5) })]],
+  ['compaction at revision 0, at a negative one and at the current one', [put('a', '1'), call('/v3/kv/compaction', { revision: 0 }), call('/v3/kv/compaction', { revision: -3 }), call('/v3/kv/compaction', { revision: rev(1) }), get('a'), put('a', '2', { prev_kv: true })]],
   ['physical compaction', [put('a', '1'), put('a', '2'), call('/v3/kv/compaction', { revision: rev(2), physical: true }), get('a'), get('a', { revision: rev(2) })]],
   ['compaction keeps the latest version of a deleted key invisible', [put('a', '1'), del('a'), put('b', '1'), call('/v3/kv/compaction', { revision: rev(3) }), getPrefix(), getPrefix('', { revision: rev(3) })]],
   ['range at a compacted revision with count_only', [put('a', '1'), put('a', '2'), call('/v3/kv/compaction', { revision: rev(2) }), get('a', { revision: rev(1), count_only: true })]],

@@ -47,7 +47,18 @@ diffSuite(test, { area: 'lease' }, [
     getPrefix(),
     lines('w', 1),
     ttl(1),
+    keepalive([{ ID: lease(1) }]),
     call('/v3/lease/revoke', { ID: lease(1) }),
   ]],
+  ['revoke with a prev_kv watcher: the deletes carry the leased values', [
+    grant(1, 60),
+    put('a', '1', { lease: lease(1) }),
+    put('b', '2', { lease: lease(1), prev_kv: true }),
+    watch('w', { create_request: { key: key(''), range_end: prefixEnd(''), prev_kv: true } }),
+    lines('w', 1),
+    revoke(1),
+    lines('w', 1),
+  ]],
+  ['keep-alive restores the full TTL', [grant(1, 3), { type: 'sleep', ms: 1100 }, ttl(1), keepalive([{ ID: lease(1) }]), ttl(1), revoke(1)]],
   ['a kept-alive lease outlives its TTL', [grant(1, 2), put('a', '1', { lease: lease(1) }), { type: 'sleep', ms: 1200 }, keepalive([{ ID: lease(1) }]), { type: 'sleep', ms: 1200 }, get('a'), revoke(1)]],
 ]);
