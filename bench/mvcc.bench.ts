@@ -301,7 +301,7 @@ function watchBenchmarks(results: BenchResult[]): void {
     for (let r = 0; r < frames; r++) {
       store.apply({ type: 'put', req: { key: fanKeys[r % 100]!, value } });
       hub.deliverApplied();
-      encodedBytes += encodeValue({ type: 'mvccOutput', appliedIndex: r, results: [], reads: [], watch: hub.takeOutput() }).length;
+      encodedBytes += encodeValue({ type: 'mvccOutput', appliedIndex: r, revision: r, results: [], reads: [], watch: hub.takeOutput() }).length;
     }
     results.push({
       name: 'the same with each delivery encoded alone as a CBOR frame (runtime codec; a turn shares one frame)',

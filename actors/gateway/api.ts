@@ -79,7 +79,7 @@ export type AlarmType = (typeof AlarmType)[keyof typeof AlarmType];
 
 export interface AlarmRequest {
   action: AlarmAction;
-  /** 16-digit hex; "0000000000000000" means every member (for GET and DEACTIVATE). */
+  /** 16-digit hex, taken as given ("0000000000000000" is member 0, as in etcd; GET ignores it). */
   memberID: string;
   alarm: AlarmType;
 }

@@ -54,6 +54,8 @@ export class MvccShell {
   private readResults = new Map<string, ReadResult[]>();
   private readonly outbox = new Map<string, Array<MvccOutput | AppliedReport>>();
   private reportedAppliedIndex = 0;
+  /** The revision last told to the responder. */
+  private reportedRevision = 0;
   /** While a snapshot is being restored, entries and watch requests wait here (the store is half built). */
   private restoring:
     | {
@@ -412,13 +414,15 @@ export class MvccShell {
     const appliedIndex = this.store.appliedIndex;
     const watch = this.hub.takeOutput();
     const responderReads = this.readResults.get(responder) ?? [];
-    if (this.results.length > 0 || responderReads.length > 0 || watch.length > 0) {
-      this.send(responder, { type: 'mvccOutput', appliedIndex, results: this.results, reads: responderReads, watch });
+    const revision = this.store.revision;
+    if (this.results.length > 0 || responderReads.length > 0 || watch.length > 0 || revision !== this.reportedRevision) {
+      this.send(responder, { type: 'mvccOutput', appliedIndex, revision, results: this.results, reads: responderReads, watch });
       this.results = [];
+      this.reportedRevision = revision;
     }
     for (const [sender, reads] of this.readResults) {
       if (sender === responder || reads.length === 0) continue;
-      this.send(sender, { type: 'mvccOutput', appliedIndex, results: [], reads, watch: [] });
+      this.send(sender, { type: 'mvccOutput', appliedIndex, revision, results: [], reads, watch: [] });
     }
     this.readResults.clear();
     const raft = this.config.raft;

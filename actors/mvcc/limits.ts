@@ -28,6 +28,13 @@ export const mvccLimits = {
 
   /** A catch-up watch response carries events of at most this many revisions (etcd's watchBatchMaxRevs). */
   watchBatchRevisionsMax: 1000,
+  /**
+   * A synced watcher gets one response per revision, as etcd notifies per write, as long as one turn applied at most
+   * this many revisions it matches; past that the turn's events go out in responses of up to watchBatchRevisionsMax
+   * revisions, as etcd batches a watcher whose 128-response channel is full (so a write burst into a watched prefix
+   * costs one response per watcher per turn, not one per revision).
+   */
+  watchSplitRevisionsMax: 128,
   /** History records a catch-up step reads per turn, so unsynced watchers never hold up applying. */
   watchSyncRecordsPerStep: 20_000,
   /** Watch streams and watchers the hub keeps; beyond these, creates are refused. */
@@ -58,4 +65,5 @@ assert(mvccLimits.historyChunkBytesInitial <= mvccLimits.historyChunkBytesMax, '
 assert(mvccLimits.historyChunkRecords <= 65_536, 'chunk records must stay addressable by a small index');
 assert(mvccLimits.imageChunkBytes >= 64 * 1024, 'image chunks too small to hold a typical record');
 assert(mvccLimits.watchSyncRecordsPerStep >= mvccLimits.watchBatchRevisionsMax, 'a sync step must cover one full batch');
+assert(mvccLimits.watchSplitRevisionsMax >= 1 && mvccLimits.watchSplitRevisionsMax <= mvccLimits.watchBatchRevisionsMax, 'split deliveries must be at most one batch');
 assert(mvccLimits.txnOpsMax >= 1, 'txn must allow at least one op');

@@ -181,6 +181,8 @@ export interface SnapshotSaveReply {
 export interface MvccOutput {
   type: 'mvccOutput';
   appliedIndex: number;
+  /** The store's revision after this turn (the responder gets a message whenever it moved, for its response headers). */
+  revision: number;
   /** Outcomes of this member's proposals applied this turn, in log order (ApplyOutcome.id is the proposal's id). */
   results: ApplyOutcome[];
   reads: ReadResult[];

@@ -558,7 +558,9 @@ export class MvccStore {
         return have < want ? -1 : have > want ? 1 : 0;
       }
       default:
-        return assertNever(c.target, 'compare target');
+        // the gateway accepts any int32 for an enum: etcd compares nothing for an unknown target (the field counts as
+        // equal), and an entry in the log must never stop the apply
+        return 0;
     }
   }
 
@@ -717,7 +719,9 @@ export class MvccStore {
     }
     let sortOrder = sortOrderRequested;
     if (sortTarget !== SortTarget.KEY && sortOrder === SortOrder.NONE) sortOrder = SortOrder.ASCEND;
-    if (sortOrder !== SortOrder.NONE) kept = this.sorted(kept, sortTarget, sortOrder === SortOrder.DESCEND);
+    // the gateway accepts any int32 for an enum: like etcd, an order other than ASCEND or DESCEND sorts nothing (but,
+    // not being NONE, still made the scan fetch everything above)
+    if (sortOrder === SortOrder.ASCEND || sortOrder === SortOrder.DESCEND) kept = this.sorted(kept, sortTarget, sortOrder === SortOrder.DESCEND);
     let more = false;
     if (limit > 0 && kept.length > limit) {
       kept = kept.slice(0, limit);
@@ -1214,7 +1218,8 @@ function compareOutcome(c: Compare, sign: number): boolean {
     case CompareResult.LESS:
       return sign < 0;
     default:
-      return assertNever(c.result, 'compare result');
+      // an unknown result (any int32 decodes) holds, as in etcd
+      return true;
   }
 }
 

@@ -10,15 +10,22 @@
 //     against everything. So {nested put b, nested delete [a,c)} passes while {nested delete [a,c), nested put b}
 //     does not;
 //   - a delete with range_end "\0" (from key) conflicts with nothing, as in etcd (its interval is empty there).
-import { EtcdError, Errors, etcdError } from '../api/errors.js';
-import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../api/types.js';
+import { EtcdError, Errors, etcdError, GrpcCode } from '../api/errors.js';
+import { SortTarget, type DeleteRangeRequest, type PutRequest, type RangeRequest, type RequestOp, type TxnRequest } from '../api/types.js';
 import { bytesToKey } from './keys.js';
 import { mvccLimits } from './limits.js';
 
 export function validateRange(req: RangeRequest): EtcdError | undefined {
   if (!req.key || req.key.length === 0) return etcdError(Errors.emptyKey);
+  const target = req.sortTarget ?? SortTarget.KEY;
+  if (!knownSortTargets.has(target)) {
+    // etcd 3.4 crashes on an unknown sort target (a nil sorter); tetcd refuses the request instead
+    return new EtcdError(GrpcCode.INVALID_ARGUMENT, `tetcd: unknown sort target ${target}`);
+  }
   return undefined;
 }
+
+const knownSortTargets: ReadonlySet<number> = new Set(Object.values(SortTarget));
 
 export function validatePut(req: PutRequest): EtcdError | undefined {
   if (!req.key || req.key.length === 0) return etcdError(Errors.emptyKey);

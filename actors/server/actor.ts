@@ -17,7 +17,7 @@ export interface GatewayActorConfig {
 }
 
 export default defineActor<GatewayProtocol, GatewayActorConfig>(async (ctx, config) => {
-  const server = new EtcdServer(ctx, config.server);
+  const server = new EtcdServer(ctx, { ...config.server, maxRequestBytes: config.maxRequestBytes });
   server.onRemoved = () => ctx.fail(new MemberRemovedError());
   const metrics = new GatewayMetrics();
   const gateways: Gateway[] = [];

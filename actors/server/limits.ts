@@ -2,6 +2,8 @@
 import { assert } from '../../runtime/assert.js';
 
 export const serverLimits = {
+  /** etcd's --max-request-bytes default, when the member's configuration does not say. */
+  maxRequestBytesDefault: 1.5 * 1024 * 1024,
   /** Proposals waiting for their outcome; past it requests fail with "too many requests". */
   proposalsInFlightMax: 200_000,
   /** Reads waiting for their answer. */

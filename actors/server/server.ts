@@ -77,6 +77,7 @@ import type { WatchOutput } from '../mvcc/watch/hub.js';
 import type { LeaderChanged, ProposalResults, RaftProtocol, ReadIndexResults } from '../raft/protocol.js';
 import type { SnapshotSaveReply } from '../mvcc/protocol.js';
 import { serverLimits } from './limits.js';
+import { proposalBytes, proposalHeaderBytes } from './proposal-size.js';
 
 export const tetcdVersion = '0.1.0';
 /** The etcd API version tetcd serves, reported where etcd reports its own version. */
@@ -94,6 +95,8 @@ export interface ServerConfig {
   peerUrls: string[];
   clientUrls: string[];
   maxTxnOps: number;
+  /** etcd's --max-request-bytes: a write whose proposal (as etcd would encode it) is larger is refused. */
+  maxRequestBytes?: number;
   quotaBackendBytes: number;
   electionTimeoutMs: number;
   heartbeatIntervalMs: number;
@@ -124,6 +127,8 @@ export class EtcdServer implements Api {
   private readonly transport: ActorRef<TransportProtocol>;
   private readonly log: Logger;
   private readonly requestTimeoutMs: number;
+  private readonly maxRequestBytes: number;
+  private readonly proposalHeaderBytes: number;
 
   private nextRequestId = 1;
   private proposals: Array<{ id: number; payload: Uint8Array }> = [];
@@ -144,6 +149,8 @@ export class EtcdServer implements Api {
   private leader = '';
   private term = 0;
   private appliedIndex = 0;
+  /** The store's revision as last reported by mvcc (etcd's header revision for answers that do not read the store). */
+  private revision = 0;
   private lastStatus: StatusReply | undefined;
   private noSpace = false;
   private closed = false;
@@ -165,6 +172,8 @@ export class EtcdServer implements Api {
     this.log = ctx.log;
     // etcd's request timeout: 5 s plus two election timeouts
     this.requestTimeoutMs = 5_000 + 2 * config.electionTimeoutMs;
+    this.maxRequestBytes = config.maxRequestBytes ?? serverLimits.maxRequestBytesDefault;
+    this.proposalHeaderBytes = proposalHeaderBytes(config.memberId);
     this.sweepTimer = setInterval(() => this.sweep(), serverLimits.sweepIntervalMs);
     this.sweepTimer.unref();
   }
@@ -173,6 +182,7 @@ export class EtcdServer implements Api {
 
   onMvccOutput(output: MvccOutput): void {
     if (output.appliedIndex > this.appliedIndex) this.appliedIndex = output.appliedIndex;
+    if (output.revision > this.revision) this.revision = output.revision;
     for (const outcome of output.results) this.settleProposal(outcome);
     for (const result of output.reads) this.settleRead(result);
     if (output.watch.length > 0) this.deliverWatch(output.watch);
@@ -221,13 +231,16 @@ export class EtcdServer implements Api {
   }
 
   put(request: PutRequest): Promise<PutResponse> {
-    const invalid = validatePut(request) ?? this.quota(request.key.length + (request.value?.length ?? 0));
+    const invalid =
+      validatePut(request) ??
+      this.tooLarge(proposalBytes.put(request, this.proposalHeaderBytes)) ??
+      this.quota(request.key.length + (request.value?.length ?? 0));
     if (invalid) return Promise.reject(invalid);
     return this.propose({ type: 'put', req: request }) as Promise<PutResponse>;
   }
 
   deleteRange(request: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    const invalid = validateDeleteRange(request);
+    const invalid = validateDeleteRange(request) ?? this.tooLarge(proposalBytes.deleteRange(request, this.proposalHeaderBytes));
     if (invalid) return Promise.reject(invalid);
     return this.propose({ type: 'deleteRange', req: request }) as Promise<DeleteRangeResponse>;
   }
@@ -236,8 +249,8 @@ export class EtcdServer implements Api {
     const invalid = validateTxn(request, this.config.maxTxnOps);
     if (invalid) return Promise.reject(invalid);
     if (isTxnReadOnly(request)) return this.read({ type: 'txn', req: request }, false) as Promise<TxnResponse>;
-    const quota = this.quota(txnBytes(request));
-    if (quota) return Promise.reject(quota);
+    const refused = this.tooLarge(proposalBytes.txn(request, this.proposalHeaderBytes)) ?? this.quota(txnBytes(request));
+    if (refused) return Promise.reject(refused);
     return this.propose({ type: 'txn', req: request }) as Promise<TxnResponse>;
   }
 
@@ -424,7 +437,8 @@ export class EtcdServer implements Api {
   }
 
   async memberList(): Promise<MemberListResponse> {
-    return { header: this.header(), members: this.members.map(toMember) };
+    // etcd's cluster answers carry no revision
+    return { header: this.header(0), members: this.members.map(toMember) };
   }
 
   async memberAdd(request: MemberAddRequest): Promise<MemberAddResponse> {
@@ -441,7 +455,7 @@ export class EtcdServer implements Api {
     await this.untilMembers((members) => members.some((m) => m.id === id));
     const member: Member = { ID: id, name: '', peerURLs, clientURLs: [] };
     if (request.isLearner) member.isLearner = true;
-    return { header: this.header(), member, members: this.members.map(toMember) };
+    return { header: this.header(0), member, members: this.members.map(toMember) };
   }
 
   async memberRemove(request: MemberRemoveRequest): Promise<MembersResponse> {
@@ -449,7 +463,7 @@ export class EtcdServer implements Api {
     if (!this.members.some((m) => m.id === id)) throw etcdError(Errors.memberNotFound);
     await this.raft.ask({ type: 'changeMembership', change: { op: 'remove', nodeId: id } }, { timeoutMs: this.requestTimeoutMs });
     await this.untilMembers((members) => !members.some((m) => m.id === id));
-    return { header: this.header(), members: this.members.map(toMember) };
+    return { header: this.header(0), members: this.members.map(toMember) };
   }
 
   async memberUpdate(request: MemberUpdateRequest): Promise<MembersResponse> {
@@ -459,7 +473,7 @@ export class EtcdServer implements Api {
     if (this.members.some((m) => m.id !== id && m.peerURLs.some((url) => peerURLs.includes(url)))) throw etcdError(Errors.peerURLExists);
     await this.propose({ type: 'memberUpdate', memberId: id, peerURLs });
     await this.untilMembers((members) => members.some((m) => m.id === id && m.peerURLs.join(',') === peerURLs.join(',')));
-    return { header: this.header(), members: this.members.map(toMember) };
+    return { header: this.header(0), members: this.members.map(toMember) };
   }
 
   async memberPromote(request: MemberPromoteRequest): Promise<MembersResponse> {
@@ -469,7 +483,7 @@ export class EtcdServer implements Api {
     if (!member.isLearner) throw etcdError(Errors.memberNotLearner);
     await this.raft.ask({ type: 'changeMembership', change: { op: 'promote', nodeId: id } }, { timeoutMs: this.requestTimeoutMs });
     await this.untilMembers((members) => members.some((m) => m.id === id && !m.isLearner));
-    return { header: this.header(), members: this.members.map(toMember) };
+    return { header: this.header(0), members: this.members.map(toMember) };
   }
 
   /** Waits (bounded) until the member table satisfies `done`; mvcc applies a change shortly after raft does. */
@@ -512,9 +526,12 @@ export class EtcdServer implements Api {
     if (request.action === 0) return { alarms: alarms.filter((a) => request.alarm === AlarmType.NONE || a.alarm === request.alarm) };
     const name = request.alarm === AlarmType.NOSPACE ? 'NOSPACE' : request.alarm === AlarmType.CORRUPT ? 'CORRUPT' : undefined;
     if (!name) return { alarms: [] };
-    const memberId = request.memberID === '0000000000000000' ? this.config.memberId : request.memberID;
+    // etcd takes the member id as given, 0 included (etcdctl's disarm lists the alarms and names each one's member)
+    const memberId = request.memberID;
     await this.propose({ type: 'alarm', action: request.action === 1 ? 'activate' : 'deactivate', memberId, alarm: name });
     if (name === 'NOSPACE' && request.action === 2) this.noSpace = false;
+    // etcd answers an activation with the alarm (new or already active), a deactivation with the alarm it removed
+    if (request.action === 1) return { alarms: [{ memberID: memberId, alarm: request.alarm }] };
     return { alarms: alarms.filter((a) => a.memberID === memberId && a.alarm === request.alarm) };
   }
 
@@ -531,7 +548,8 @@ export class EtcdServer implements Api {
       raftAppliedIndex: raft.applied,
       dbSizeInUse: mvcc.sizeBytes,
     };
-    const errors = mvcc.alarms.map((a) => `memberID:${BigInt('0x' + a.memberID)} alarm:${a.alarm} `);
+    // Go's protobuf text form of each alarm, which leaves out a zero member id
+    const errors = mvcc.alarms.map((a) => `${BigInt('0x' + a.memberID) === 0n ? '' : `memberID:${BigInt('0x' + a.memberID)} `}alarm:${a.alarm} `);
     if (errors.length > 0) response.errors = errors;
     if (raft.confState.learners.includes(this.config.memberId)) response.isLearner = true;
     return response;
@@ -567,7 +585,10 @@ export class EtcdServer implements Api {
 
   async moveLeader(request: MoveLeaderRequest): Promise<MoveLeaderResponse> {
     if (this.leader !== this.config.memberId) throw etcdError(Errors.notLeader);
-    await this.raft.ask({ type: 'transferLeadership', to: request.targetID }, { timeoutMs: this.requestTimeoutMs });
+    // raft refuses with an etcd error (e.g. bad leader transferee), which reaches here as a RemoteError with its code
+    await this.raft.ask({ type: 'transferLeadership', to: request.targetID }, { timeoutMs: this.requestTimeoutMs }).catch((error: unknown) => {
+      throw asEtcdError(error);
+    });
     return { header: this.header() };
   }
 
@@ -597,12 +618,17 @@ export class EtcdServer implements Api {
 
   // ---- the machinery ----
 
-  header(revision = this.lastStatus?.revision ?? 0): ResponseHeader {
+  header(revision = Math.max(this.revision, this.lastStatus?.revision ?? 0)): ResponseHeader {
     return { clusterId: this.config.clusterId, memberId: this.config.memberId, revision, raftTerm: this.term };
   }
 
   private headerFrom(status: StatusReply): ResponseHeader {
     return { clusterId: this.config.clusterId, memberId: this.config.memberId, revision: status.revision, raftTerm: status.raftTerm };
+  }
+
+  /** etcd's check of a proposal's size against --max-request-bytes (reads are not proposed and not checked). */
+  private tooLarge(proposalBytes: number): EtcdError | undefined {
+    return proposalBytes > this.maxRequestBytes ? etcdError(Errors.requestTooLarge) : undefined;
   }
 
   private quota(requestBytes: number): EtcdError | undefined {

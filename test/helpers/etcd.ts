@@ -19,6 +19,8 @@ function isAbsoluteFile(file: string): boolean {
 
 export interface RealEtcd {
   clientUrl: string;
+  /** The peer URL it advertises (with the default cluster token this fixes its member and cluster IDs). */
+  peerUrl: string;
   pid: number;
   stop(): Promise<void>;
 }
@@ -43,7 +45,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startEtcd(options: { startTimeoutMs?: number } = {}): Promise<RealEtcd> {
+export async function startEtcd(options: { startTimeoutMs?: number; flags?: string[] } = {}): Promise<RealEtcd> {
   if (!existsSync(etcdBinary)) throw new EtcdMissingError();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tetcd-etcd-'));
   const clientPort = await freePort();
@@ -61,6 +63,7 @@ export async function startEtcd(options: { startTimeoutMs?: number } = {}): Prom
       '--initial-advertise-peer-urls', peerUrl,
       '--initial-cluster', `default=${peerUrl}`,
       '--log-level', 'error',
+      ...(options.flags ?? []),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -103,5 +106,5 @@ export async function startEtcd(options: { startTimeoutMs?: number } = {}): Prom
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { clientUrl, pid, stop };
+  return { clientUrl, peerUrl, pid, stop };
 }

@@ -536,3 +536,22 @@ test('large values go to chunks of their own and read back intact', (t) => {
   t.true(bytesEqual(s.range({ key: b('big') }).kvs[0]!.value, big));
   t.deepEqual(kvList(s.range({ key: b('small'), rangeEnd: b('smallz') }).kvs), ['small=x@2', 'small2=y@4']);
 });
+
+test('enum values the gateway lets through (any int32) never crash the store; they behave as in etcd 3.4.23', (t) => {
+  // etcd 3.4.23: a compare with an unknown target counts the field as equal; an unknown result holds; a sort order
+  // other than ASCEND/DESCEND sorts nothing (etcd crashes on an unknown sort target: tetcd refuses it, see validate)
+  const s = store();
+  put(s, 'a', '3');
+  put(s, 'b', '1');
+  put(s, 'c', '2');
+  const txnOf = (target: number, result: number) =>
+    ok<TxnResponse>(plain(s.apply({ type: 'txn', req: { compare: [{ key: b('a'), target: target as CompareTarget, result: result as CompareResult, version: 7 }], success: [], failure: [] } })));
+  t.true(txnOf(9, CompareResult.EQUAL).succeeded, 'unknown target: equal');
+  t.false(txnOf(9, CompareResult.NOT_EQUAL).succeeded, 'unknown target: not unequal');
+  t.true(txnOf(CompareTarget.VERSION, 9).succeeded, 'unknown result: holds');
+  t.true(txnOf(CompareTarget.VERSION, -1).succeeded, 'negative result: holds');
+  const unsorted = s.range({ key: b('a'), rangeEnd: b('d'), sortOrder: 7 as SortOrder, sortTarget: SortTarget.VALUE, limit: 2 });
+  t.deepEqual(kvList(unsorted.kvs), ['a=3@2', 'b=1@3']);
+  t.true(unsorted.more);
+  t.like(caught(() => s.range({ key: b('a'), sortTarget: 7 as SortTarget })), { error: { code: 3, message: 'tetcd: unknown sort target 7' } });
+});

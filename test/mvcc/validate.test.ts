@@ -81,3 +81,10 @@ test('read-only txns are those whose ops are all ranges (a nested txn counts as 
   t.false(isTxnReadOnly(txn([T([R('a')])])));
   t.true(isTxnReadOnly(txn([])));
 });
+
+test('an unknown sort target is refused at the edge and inside a txn (etcd 3.4.23 crashes on it)', (t) => {
+  t.is(validateRange({ key: b('a'), sortTarget: 5 as never })?.message, 'tetcd: unknown sort target 5');
+  t.is(validateRange({ key: b('a'), sortTarget: -1 as never })?.code, 3);
+  t.is(validateRange({ key: b('a'), sortTarget: 4 }), undefined);
+  t.is(verdict(txn([{ requestRange: { key: b('a'), sortTarget: 6 as never } }])), 'tetcd: unknown sort target 6');
+});

@@ -132,6 +132,20 @@ test('create, ids, duplicates and cancel (etcd 3.4.23)', (t) => {
   t.is(responses(h.log).at(-1)!.response.watchId, 1, 'auto ids count on from the last one given');
 });
 
+test('a range whose end is not after its key is refused and uses no id (etcd 3.4.23)', (t) => {
+  // etcd 3.4.23: create {key b, range_end a} -> watch id -1, created, canceled, "mvcc: watcher range is empty"; the
+  // next automatic id is still 0. A "\0" end (from key) is fine.
+  const h = new WatchHarness();
+  h.create(1, { key: b('b'), rangeEnd: b('a') });
+  h.create(1, { key: b('b'), rangeEnd: b('b') });
+  h.create(1, { key: b('b'), rangeEnd: b('\0') });
+  const r = responses(h.log).map((x) => x.response);
+  t.like(r[0], { watchId: -1, created: true, canceled: true, cancelReason: 'mvcc: watcher range is empty' });
+  t.like(r[1], { watchId: -1, canceled: true, cancelReason: 'mvcc: watcher range is empty' });
+  t.like(r[2], { watchId: 0, created: true });
+  t.is(r[2]!.canceled, undefined);
+});
+
 test('a start revision below the compaction: created, then canceled with compact_revision and no header revision (etcd 3.4.23)', (t) => {
   // etcd 3.4.23: after compacting at 15, a watch from 1 and a watch from 14 were each answered created (header
   // revision current) then canceled with compact_revision 15 and a header without revision; on a fresh store a
@@ -206,7 +220,7 @@ test('prev_kv: live events carry the previous state; catch-up at the compaction 
   h.apply({ type: 'put', req: { key: b('a'), value: b('2') } });
   h.apply({ type: 'compaction', req: { revision: 3 } });
   h.endOfTurn();
-  const live = h.deliveries()[0]!.events;
+  const live = h.deliveries().flatMap((d) => d.events);
   t.deepEqual(live.map((e) => (e.prevKv ? str(e.prevKv.value) : null)), [null, '1'], 'delivered before the compaction was carried out');
   h.create(2, { key: b('a'), prevKv: true, startRevision: 3 });
   h.apply({ type: 'deleteRange', req: { key: b('a') } });
@@ -407,6 +421,38 @@ test('lease revoke: every delete arrives in one delivery at one revision, in key
   const d = h.deliveries();
   t.is(d.length, 1);
   t.deepEqual(d[0]!.events.map((e) => `${e.type}:${str(e.kv.key)}@${e.kv.modRevision}`), ['1:la@5', '1:lm@5', '1:lz@5']);
+});
+
+test('synced watchers get one delivery per revision applied in a turn, with that revision in the header (etcd 3.4.23)', (t) => {
+  // etcd 3.4.23: 20 concurrent puts of one key to a watched key came as 20 responses, each with one event and the
+  // event's revision in its header. Past the split bound a turn's events go together under the current revision.
+  const h = new WatchHarness({ splitRevisionsMax: 4, recipientSetMin: 2 });
+  h.create(1, { key: b('a') });
+  h.create(2, { key: b('a') });
+  h.create(2, { key: b('a'), rangeEnd: b('c') });
+  for (const k of ['a', 'b', 'a']) h.apply({ type: 'put', req: { key: b(k), value: b('x') } });
+  h.endOfTurn();
+  const perRevision = h.log.filter((i): i is Extract<WatchOutput, { kind: 'events' }> => i.kind === 'events');
+  t.deepEqual(
+    perRevision.map((d) => [d.header.revision, d.events.map((e) => e.kv.modRevision)]),
+    [
+      [2, [2]],
+      [4, [4]],
+      [2, [2]],
+      [3, [3]],
+      [4, [4]],
+    ],
+  );
+  t.is(perRevision[0]!.header, perRevision[2]!.header, 'one header object per revision, shared by every class');
+  const before = h.log.length;
+  for (let i = 0; i < 5; i++) h.apply({ type: 'put', req: { key: b('a'), value: b(`${i}`) } });
+  h.endOfTurn();
+  const burst = h.log.slice(before).filter((i): i is Extract<WatchOutput, { kind: 'events' }> => i.kind === 'events');
+  t.deepEqual(burst.map((d) => [d.header.revision, d.events.length]), [
+    [9, 5],
+    [9, 5],
+  ]);
+  t.deepEqual(h.verify(), []);
 });
 
 test('after a restore, synced watchers catch up from the restored history without gaps', (t) => {

@@ -19,16 +19,18 @@
 //
 // etcd 3.4 behaviours kept here (checked against etcd 3.4.23): watch ids are per stream and an explicit 0 means
 // "choose one" (the lowest unused from a counter starting at 0); a duplicate explicit id is answered with watch id -1,
-// created and canceled with reason "mvcc: duplicate watch ID provided on the WatchStream"; canceling an unknown id
+// created and canceled with reason "mvcc: duplicate watch ID provided on the WatchStream" (a range whose end is not
+// after its key is refused the same way, first, with "mvcc: watcher range is empty"); canceling an unknown id
 // gets no answer; a watch whose start revision is below the compaction (a negative one included) is created and then
 // canceled with compact_revision and a header without revision; a progress request is answered with watch id -1 and
 // the current revision whether or not the stream's watchers are synced; a periodic progress notification goes only to
 // synced watchers that asked for them and were sent no events since the previous one; the delete at exactly the
-// compaction revision is not replayed to a watcher catching up from there.
+// compaction revision is not replayed to a watcher catching up from there; a synced watcher gets one response per
+// revision with that revision in its header (a catch-up response spans many revisions under the current one).
 import { assert } from '../../../runtime/assert.js';
 import type { Event, ResponseHeader, WatchCreateRequest, WatchResponse } from '../../api/types.js';
 import { EventType, WatchFilter } from '../../api/types.js';
-import { spanOf } from '../keys.js';
+import { KEY_UNBOUNDED, spanOf } from '../keys.js';
 import { mvccLimits } from '../limits.js';
 import type { MvccStore } from '../store.js';
 import { eventFieldBytes, WATCH_RESPONSE_BASE_BYTES } from './proto-size.js';
@@ -62,6 +64,8 @@ export interface HubOptions {
   syncRecordsPerStep?: number;
   /** Revisions one events delivery may span. */
   batchRevisionsMax?: number;
+  /** Synced deliveries go one revision per response when a turn's events for a class span at most this many revisions. */
+  splitRevisionsMax?: number;
   watchersMax?: number;
   streamsMax?: number;
   /** Classes of at least this many watchers are addressed through a shared recipient set. */
@@ -84,6 +88,7 @@ interface Stream {
 }
 
 const DUPLICATE_WATCH_ID = 'mvcc: duplicate watch ID provided on the WatchStream';
+const EMPTY_RANGE = 'mvcc: watcher range is empty';
 const NO_RECIPIENTS: number[] = [];
 const TOO_MANY_WATCHERS = 'etcdserver: too many requests';
 
@@ -110,6 +115,7 @@ export class WatchHub {
   private readonly fragmentBytes: number;
   private readonly syncRecordsPerStep: number;
   private readonly batchRevisionsMax: number;
+  private readonly splitRevisionsMax: number;
   private readonly watchersMax: number;
   private readonly streamsMax: number;
 
@@ -120,6 +126,7 @@ export class WatchHub {
     this.fragmentBytes = options.fragmentBytes ?? mvccLimits.requestBytesMax + mvccLimits.grpcOverheadBytes;
     this.syncRecordsPerStep = options.syncRecordsPerStep ?? mvccLimits.watchSyncRecordsPerStep;
     this.batchRevisionsMax = options.batchRevisionsMax ?? mvccLimits.watchBatchRevisionsMax;
+    this.splitRevisionsMax = options.splitRevisionsMax ?? mvccLimits.watchSplitRevisionsMax;
     this.watchersMax = options.watchersMax ?? mvccLimits.watchersMax;
     this.streamsMax = options.streamsMax ?? mvccLimits.watchStreamsMax;
     this.recipientSetMin = options.recipientSetMin ?? 16;
@@ -166,6 +173,12 @@ export class WatchHub {
       this.respond(streamId, { header: this.header(), watchId: -1, created: true, canceled: true, cancelReason: TOO_MANY_WATCHERS, events: [] });
       return;
     }
+    const span = spanOf(req.key ?? new Uint8Array(0), req.rangeEnd);
+    if (span.end !== undefined && span.end !== KEY_UNBOUNDED && span.end <= span.start) {
+      // etcd refuses a range whose end is not after its key before it looks at the id (none is used up)
+      this.respond(streamId, { header: this.header(), watchId: -1, created: true, canceled: true, cancelReason: EMPTY_RANGE, events: [] });
+      return;
+    }
     let watchId = req.watchId ?? 0;
     if (watchId !== 0 && stream.watchers.has(watchId)) {
       this.respond(streamId, { header: this.header(), watchId: -1, created: true, canceled: true, cancelReason: DUPLICATE_WATCH_ID, events: [] });
@@ -188,7 +201,7 @@ export class WatchHub {
     if (req.fragment) bits |= ClassBits.Fragment;
     const start = req.startRevision ?? 0;
     const nextRev = start === 0 ? this.store.revision + 1 : start;
-    const w = new Watcher(streamId, watchId, spanOf(req.key ?? new Uint8Array(0), req.rangeEnd), bits, req.progressNotify === true, nextRev);
+    const w = new Watcher(streamId, watchId, span, bits, req.progressNotify === true, nextRev);
     stream.watchers.set(watchId, w);
     this.watcherCount++;
     if (w.progressNotify) this.progressWatchers.add(w);
@@ -281,20 +294,49 @@ export class WatchHub {
     if (touched.length === 0) return;
     const cache = this.eventCache.reset(false);
     const header = this.header();
+    const headers = new Map<number, ResponseHeader>();
     for (const group of touched) {
       for (const cls of group.classes) {
         const events = cache.eventsFor(group.matched, group.matchedCount, cls.bits);
         if (events.length === 0) continue;
         cls.lastEventInterval = this.progressInterval;
         const fragment = (cls.bits & ClassBits.Fragment) !== 0;
-        if (cls.size >= this.recipientSetMin || cls.setId !== 0) {
-          this.emitEvents(header, events, fragment, this.sharedSet(cls), NO_RECIPIENTS, NO_RECIPIENTS);
-        } else {
-          const recipients = cls.recipients();
-          this.emitEvents(header, events, fragment, 0, recipients.streamIds, recipients.watchIds);
+        const shared = cls.size >= this.recipientSetMin || cls.setId !== 0;
+        const setId = shared ? this.sharedSet(cls) : 0;
+        const recipients = shared ? undefined : cls.recipients();
+        for (const part of this.perRevision(events, header, headers)) {
+          this.emitEvents(part.header, part.events, fragment, setId, recipients?.streamIds ?? NO_RECIPIENTS, recipients?.watchIds ?? NO_RECIPIENTS);
         }
       }
     }
+  }
+
+  /**
+   * A synced delivery cut into one part per revision, each with that revision in its header, as etcd notifies its
+   * synced watchers once per write; or the whole delivery under the current header when it spans more than
+   * splitRevisionsMax revisions (see mvccLimits.watchSplitRevisionsMax). Headers are shared between classes.
+   */
+  private perRevision(events: Event[], current: ResponseHeader, headers: Map<number, ResponseHeader>): Array<{ header: ResponseHeader; events: Event[] }> {
+    const first = events[0]!.kv.modRevision;
+    const last = events[events.length - 1]!.kv.modRevision;
+    if (first === last) return [{ header: this.sharedHeader(last, current, headers), events }];
+    const parts: Array<{ header: ResponseHeader; events: Event[] }> = [];
+    let start = 0;
+    for (let i = 1; i <= events.length; i++) {
+      if (i < events.length && events[i]!.kv.modRevision === events[start]!.kv.modRevision) continue;
+      if (parts.length === this.splitRevisionsMax) return [{ header: current, events }];
+      const revision = events[start]!.kv.modRevision;
+      parts.push({ header: this.sharedHeader(revision, current, headers), events: events.slice(start, i) });
+      start = i;
+    }
+    return parts;
+  }
+
+  private sharedHeader(revision: number, current: ResponseHeader, headers: Map<number, ResponseHeader>): ResponseHeader {
+    if (revision === current.revision) return current;
+    let header = headers.get(revision);
+    if (!header) headers.set(revision, (header = this.header(revision)));
+    return header;
   }
 
   /** The class's shared recipient set, (re)sent to the gateway first if its membership changed since. */
