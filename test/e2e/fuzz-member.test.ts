@@ -186,6 +186,11 @@ function unsafe(method: string, path: string, body: Buffer): string | undefined 
       }
       case '/v3/maintenance/alarm':
         return decodeBody(body, decoders.alarm).action !== 0 ? 'an alarm change' : undefined;
+      case '/v3/cluster/member/add': {
+        // a voter added to a one-member cluster that never starts takes away its quorum, in etcd as in tetcd
+        const add = JSON.parse(body.toString()) as { peerURLs?: unknown };
+        return Array.isArray(add.peerURLs) && add.peerURLs.length > 0 ? 'a member add that could succeed' : undefined;
+      }
       case '/v3/maintenance/defragment':
       case '/v3/maintenance/snapshot':
         return 'a snapshot (slow, not bad input)';
