@@ -188,7 +188,7 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
       quotaBackendBytes: config.quotaBackendBytes,
       electionTimeoutMs: config.electionTimeoutMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
-      actors: { raft: 'raft', mvcc: 'mvcc', lease: 'lease', transport: 'transport' },
+      actors: { raft: 'raft', mvcc: 'mvcc', lease: 'lease', transport: 'transport', wal: 'wal' },
     },
     listenClientUrls: config.listenClientUrls,
     maxRequestBytes: config.maxRequestBytes,

@@ -20,6 +20,7 @@ export default defineActor<GatewayProtocol, GatewayActorConfig>(async (ctx, conf
   const server = new EtcdServer(ctx, { ...config.server, maxRequestBytes: config.maxRequestBytes });
   server.onRemoved = () => ctx.fail(new MemberRemovedError());
   const metrics = new GatewayMetrics();
+  metrics.collectFrom(() => server.gauges());
   const gateways: Gateway[] = [];
   for (const url of config.listenClientUrls) {
     const { host, port } = hostPort(url);

@@ -15,6 +15,8 @@ export const serverLimits = {
   /** Bytes per message of the snapshot stream. */
   snapshotChunkBytes: 1024 * 1024,
   snapshotSaveTimeoutMs: 10 * 60 * 1000,
+  /** A /metrics scrape waits this long for raft, the store and the WAL; past it the last figures are served. */
+  metricsAskTimeoutMs: 2_000,
 } as const;
 
 assert(serverLimits.sweepIntervalMs < 1_000, 'timeouts are checked often enough to be within a second');

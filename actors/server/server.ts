@@ -68,7 +68,9 @@ import type {
   WatchSink,
 } from '../gateway/api.js';
 import { AlarmType } from '../gateway/api.js';
+import type { MemberGauges } from '../gateway/metrics.js';
 import type { LeaseProtocol } from '../lease/protocol.js';
+import type { WalProtocol } from '../wal/protocol.js';
 import type { TransportProtocol } from '../transport/protocol.js';
 import type { MemberContext, MemberRecord } from '../mvcc/members.js';
 import type { MvccOutput, MvccProtocol, ReadOp, ReadResponse, ReadResult, StatusReply } from '../mvcc/protocol.js';
@@ -100,7 +102,8 @@ export interface ServerConfig {
   quotaBackendBytes: number;
   electionTimeoutMs: number;
   heartbeatIntervalMs: number;
-  actors: { raft: string; mvcc: string; lease: string; transport: string };
+  /** The WAL is asked only for /metrics (its fsync latencies). */
+  actors: { raft: string; mvcc: string; lease: string; transport: string; wal?: string };
 }
 
 interface Waiter {
@@ -125,6 +128,7 @@ export class EtcdServer implements Api {
   private readonly mvcc: ActorRef<MvccProtocol>;
   private readonly lease: ActorRef<LeaseProtocol>;
   private readonly transport: ActorRef<TransportProtocol>;
+  private readonly wal: ActorRef<WalProtocol> | undefined;
   private readonly log: Logger;
   private readonly requestTimeoutMs: number;
   private readonly maxRequestBytes: number;
@@ -154,6 +158,8 @@ export class EtcdServer implements Api {
   private lastStatus: StatusReply | undefined;
   private noSpace = false;
   private closed = false;
+  /** Leaders seen since this member started (etcd_server_leader_changes_seen_total). */
+  private leaderChanges = 0;
   private members: MemberRecord[] = [];
   private memberWaiters: Array<() => void> = [];
   private published = false;
@@ -169,6 +175,7 @@ export class EtcdServer implements Api {
     this.mvcc = ctx.ref<MvccProtocol>(config.actors.mvcc);
     this.lease = ctx.ref<LeaseProtocol>(config.actors.lease);
     this.transport = ctx.ref<TransportProtocol>(config.actors.transport);
+    this.wal = config.actors.wal === undefined ? undefined : ctx.ref<WalProtocol>(config.actors.wal);
     this.log = ctx.log;
     // etcd's request timeout: 5 s plus two election timeouts
     this.requestTimeoutMs = 5_000 + 2 * config.electionTimeoutMs;
@@ -217,6 +224,7 @@ export class EtcdServer implements Api {
   }
 
   onLeaderChanged(notice: LeaderChanged): void {
+    if (notice.leader !== '' && notice.leader !== this.leader) this.leaderChanges++;
     this.leader = notice.leader;
     this.term = notice.term;
     if (notice.leader !== '') this.publish();
@@ -553,6 +561,36 @@ export class EtcdServer implements Api {
     if (errors.length > 0) response.errors = errors;
     if (raft.confState.learners.includes(this.config.memberId)) response.isLearner = true;
     return response;
+  }
+
+  /** The member's state for /metrics: raft, the store and the WAL, asked in parallel. */
+  async gauges(): Promise<MemberGauges> {
+    const timeoutMs = serverLimits.metricsAskTimeoutMs;
+    const [raft, mvcc, wal] = await Promise.all([
+      this.raft.ask({ type: 'status' }, { timeoutMs }),
+      this.mvcc.ask({ type: 'status' }, { timeoutMs }),
+      this.wal ? this.wal.ask({ type: 'stats' }, { timeoutMs }).catch(() => undefined) : undefined,
+    ]);
+    this.lastStatus = mvcc;
+    const gauges: MemberGauges = {
+      raftTerm: raft.term,
+      committedIndex: raft.commit,
+      appliedIndex: raft.applied,
+      hasLeader: raft.lead !== '',
+      isLeader: raft.lead === this.config.memberId,
+      leaderChanges: this.leaderChanges,
+      revision: mvcc.revision,
+      keys: mvcc.keys,
+      dbSizeBytes: mvcc.sizeBytes,
+      watchers: mvcc.watch.synced + mvcc.watch.unsynced + mvcc.watch.victims,
+      watchStreams: mvcc.watch.streams,
+      slowWatchers: mvcc.watch.unsynced + mvcc.watch.victims,
+    };
+    if (wal) {
+      const h = wal.fsyncHistogram;
+      gauges.wal = { bytes: wal.bytes, fsync: { boundsSeconds: h.boundsSeconds, counts: h.counts, count: wal.fsyncs, sumSeconds: wal.fsyncSecondsTotal } };
+    }
+    return gauges;
   }
 
   async defragment(): Promise<DefragmentResponse> {

@@ -125,3 +125,50 @@ test('defragment writes a fresh snapshot; the snapshot stream returns a verifiab
     await cluster.stop();
   }
 });
+
+test('/metrics reports raft, the store, watchers and WAL fsyncs of the running member', async (t) => {
+  const { cluster, m } = await standalone();
+  const controller = new AbortController();
+  try {
+    for (let i = 0; i < 5; i++) await m.call('/v3/kv/put', { key: b64(`m${i}`), value: b64('v') });
+    // one watch stream with one watcher, held open over chunked HTTP as etcd's gateway serves it
+    const watch = await fetch(`${m.clientUrl}/v3/watch`, {
+      method: 'POST',
+      body: JSON.stringify({ create_request: { key: b64('m0') } }),
+      signal: controller.signal,
+    });
+    const reader = watch.body!.getReader();
+    await reader.read(); // the created answer: the watcher exists
+    const scrape = async () => {
+      const text = await (await fetch(`${m.clientUrl}/metrics`)).text();
+      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+      return { text, value };
+    };
+    const { text: body, value } = await scrape();
+    t.true(value('tetcd_raft_term') >= 1);
+    t.is(value('etcd_server_has_leader'), 1);
+    t.is(value('etcd_server_is_leader'), 1);
+    t.is(value('etcd_server_leader_changes_seen_total'), 1);
+    t.true(value('tetcd_raft_applied_index') >= 5);
+    t.true(value('etcd_server_proposals_committed_total') >= value('tetcd_raft_applied_index'));
+    t.is(value('etcd_mvcc_current_revision'), 6);
+    t.is(value('etcd_debugging_mvcc_keys_total'), 5);
+    t.true(value('etcd_mvcc_db_total_size_in_bytes') > 0);
+    t.is(value('etcd_debugging_mvcc_watcher_total'), 1);
+    t.is(value('etcd_debugging_mvcc_watch_stream_total'), 1);
+    t.true(value('etcd_disk_wal_fsync_duration_seconds_count') >= 5, 'every acknowledged put was fsynced');
+    t.regex(body, /^tetcd_gateway_requests_total\{route="put",code="0"\} 5$/m);
+    controller.abort();
+    await reader.cancel().catch(() => undefined);
+    // the watcher goes with its stream
+    let watchers = NaN;
+    for (let i = 0; i < 50 && watchers !== 0; i++) {
+      watchers = (await scrape()).value('etcd_debugging_mvcc_watcher_total');
+      if (watchers !== 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    t.is(watchers, 0);
+  } finally {
+    controller.abort();
+    await cluster.stop();
+  }
+});

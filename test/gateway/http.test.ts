@@ -193,23 +193,50 @@ test('/health, /version and /metrics', async (t) => {
     t.regex(metrics.text, /tetcd_gateway_requests_total\{route="put",code="0"\} 1/);
     t.regex(metrics.text, /tetcd_gateway_requests_total\{route="put",code="3"\} 1/);
     t.regex(metrics.text, /tetcd_gateway_request_duration_seconds_count\{route="put"\} 2/);
-    t.regex(metrics.text, /etcd_disk_wal_fsync_duration_seconds_bucket/);
   });
 });
 
-test('the metrics setters reach /metrics', async (t) => {
+test('/metrics collects the member gauges at each scrape, and keeps the last ones when collecting fails', async (t) => {
   await withGateway({}, async (url, _api, gateway) => {
-    gateway.metrics.setRaftTerm(7);
-    gateway.metrics.setAppliedIndex(1234);
-    gateway.metrics.observeWalFsync(0.0003);
-    gateway.metrics.setWatchers(42);
-    gateway.metrics.setDbSize(4096);
+    let fail = false;
+    let term = 7;
+    gateway.metrics.collectFrom(async () => {
+      if (fail) throw new Error('an actor is restarting');
+      return {
+        raftTerm: term,
+        committedIndex: 1240,
+        appliedIndex: 1234,
+        hasLeader: true,
+        isLeader: false,
+        leaderChanges: 2,
+        revision: 99,
+        keys: 17,
+        dbSizeBytes: 4096,
+        watchers: 42,
+        watchStreams: 3,
+        slowWatchers: 1,
+        wal: { bytes: 8192, fsync: { boundsSeconds: [0.001, 0.002], counts: [4, 5], count: 6, sumSeconds: 0.02 } },
+      };
+    });
     const text = (await request(url, '/metrics', { method: 'GET' })).text;
     t.regex(text, /^tetcd_raft_term 7$/m);
     t.regex(text, /^tetcd_raft_applied_index 1234$/m);
-    t.regex(text, /^etcd_disk_wal_fsync_duration_seconds_count 1$/m);
+    t.regex(text, /^etcd_server_proposals_committed_total 1240$/m);
+    t.regex(text, /^etcd_server_has_leader 1$/m);
+    t.regex(text, /^etcd_server_is_leader 0$/m);
+    t.regex(text, /^etcd_server_leader_changes_seen_total 2$/m);
     t.regex(text, /^etcd_debugging_mvcc_watcher_total 42$/m);
+    t.regex(text, /^etcd_debugging_mvcc_watch_stream_total 3$/m);
+    t.regex(text, /^etcd_debugging_mvcc_keys_total 17$/m);
     t.regex(text, /^etcd_mvcc_db_total_size_in_bytes 4096$/m);
+    t.regex(text, /^etcd_disk_wal_fsync_duration_seconds_bucket\{le="0.002"\} 5$/m);
+    t.regex(text, /^etcd_disk_wal_fsync_duration_seconds_bucket\{le="\+Inf"\} 6$/m);
+    t.regex(text, /^etcd_disk_wal_fsync_duration_seconds_count 6$/m);
+    fail = true;
+    term = 8;
+    const stale = await request(url, '/metrics', { method: 'GET' });
+    t.is(stale.status, 200);
+    t.regex(stale.text, /^tetcd_raft_term 7$/m);
   });
 });
 
