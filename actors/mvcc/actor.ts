@@ -76,6 +76,8 @@ export class MvccShell {
   private lastSnapshotBytes = 0;
   private logBytesSinceSnapshot = 0;
   private saving: Promise<SnapshotSaveReply> | undefined;
+  /** The applied index the save in `saving` covers (at least; the queued one covers what is applied when it starts). */
+  private savingIndex = 0;
   private nextSnapshotIo = 1;
   private leaseEvents: LeaseEvents = { type: 'leaseEvents', granted: [], revoked: [], checkpoints: [] };
   private leaseBacklog: LeaseEvents[] = [];
@@ -276,10 +278,25 @@ export class MvccShell {
     return this.logBytesSinceSnapshot >= this.lastSnapshotBytes * mvccLimits.snapshotLogToImageRatio;
   }
 
-  /** Writes a snapshot of the current state through the snapshot actor; concurrent requests share one. */
+  /**
+   * Writes a snapshot of the current state through the snapshot actor. A request shares a save in progress when that
+   * one covers everything applied so far; otherwise (a defragment asked for after more writes) it waits for that save
+   * and writes another, so what it gets holds every write answered before it asked.
+   */
   saveSnapshot(): Promise<SnapshotSaveReply> {
-    this.saving ??= this.writeSnapshot().finally(() => (this.saving = undefined));
-    return this.saving;
+    const wanted = this.store.appliedIndex;
+    if (this.saving && this.savingIndex >= wanted) return this.saving;
+    const previous = this.saving;
+    const save = (async () => {
+      if (previous) await previous.catch(() => undefined);
+      this.savingIndex = this.store.appliedIndex;
+      return this.writeSnapshot();
+    })().finally(() => {
+      if (this.saving === save) this.saving = undefined;
+    });
+    this.saving = save;
+    this.savingIndex = previous ? Number.MAX_SAFE_INTEGER : wanted;
+    return save;
   }
 
   private async writeSnapshot(): Promise<SnapshotSaveReply> {

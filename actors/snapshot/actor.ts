@@ -218,6 +218,7 @@ export default defineActor<SnapshotProtocol, SnapshotActorConfig>((ctx, config) 
             ctx.disk.fsyncDir(snapDir(config.dataDir));
             ctx.log.info('installed a snapshot from a peer', { from: snap.from, index: snap.snapshot.index, bytes: verified.bytes });
             if (config.raft) ctx.ref<AnyProtocol>(config.raft).tell({ type: 'peerMessages', messages: [snap] } as never);
+            return null;
           } catch (error) {
             ctx.log.error('refused a snapshot from a peer', { from: snap.from, error: describe(error) });
             try {
@@ -225,8 +226,8 @@ export default defineActor<SnapshotProtocol, SnapshotActorConfig>((ctx, config) 
             } catch {
               // already gone
             }
+            throw error;
           }
-          return;
         }
         case 'list':
           return store.list();

@@ -46,8 +46,10 @@ export type SnapshotInbox =
   | { type: 'cancelRead'; readId: number }
   /** tell, from raft: ship the snapshot the message describes to message.to (through the transport's pipeline). */
   | { type: 'sendSnapshot'; message: SnapshotMessage }
-  /** tell, from the transport: a snapshot file arrived from a peer at `path`; verify it, install it, and hand the
-   * message that announced it to raft (never before the file is durable under its final name). */
+  /** ask → null, from the transport: a snapshot file arrived from a peer at `path`; verify it, install it, and hand
+   * the message that announced it to raft (never before the file is durable under its final name). Answered once raft
+   * has been told, so the sender hears "delivered" only after the snapshot is in line ahead of its next appends;
+   * a refused file fails the ask. */
   | { type: 'installIncoming'; path: string; message: SnapshotMessage }
   /** ask → SnapshotFileInfo[] (newest first). */
   | { type: 'list' }
@@ -76,7 +78,7 @@ export type SnapshotStreamEvent =
 
 export type SnapshotProtocol = Protocol<
   SnapshotInbox,
-  { chunk: SnapshotWriteProgress; commit: SnapshotCommitted; loadNewest: SnapshotLoaded; list: import('./file.js').SnapshotFileInfo[]; prune: string[] }
+  { chunk: SnapshotWriteProgress; commit: SnapshotCommitted; loadNewest: SnapshotLoaded; list: import('./file.js').SnapshotFileInfo[]; prune: string[]; installIncoming: null }
 >;
 
 /** The part of a reader's inbox the snapshot actor writes to. */

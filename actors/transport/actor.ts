@@ -5,7 +5,7 @@ import { defineActor, type AnyProtocol } from '../../runtime/actor.js';
 import { assertNever } from '../../runtime/assert.js';
 import type { NodeId } from '../raft/core/types.js';
 import type { LeaseProtocol } from '../lease/protocol.js';
-import { PeerTransport, type PeerTransportOptions } from './peer-transport.js';
+import { PeerTransport, transportLimits, type PeerTransportOptions } from './peer-transport.js';
 import type { PeerInfo, PeerMessage, TransportDelivery, TransportProtocol } from './protocol.js';
 
 /** This member was removed from the cluster by the others: it stops (as etcd does) rather than serve stale data. */
@@ -71,7 +71,9 @@ export default defineActor<TransportProtocol, TransportConfig>(async (ctx, confi
   if (config.snapshotIncomingDir && config.snapshotActor) {
     const snapshots = ctx.ref<AnyProtocol>(config.snapshotActor);
     options.snapshotIncomingDir = config.snapshotIncomingDir;
-    options.onSnapshot = (_from, file, _bytes, message) => snapshots.tell({ type: 'installIncoming', path: file, message } as never);
+    options.onSnapshot = async (_from, file, _bytes, message) => {
+      await snapshots.ask({ type: 'installIncoming', path: file, message } as never, { timeoutMs: transportLimits.snapshotInstallTimeoutMs });
+    };
   }
   options.onSnapshotStatus = (peer, ok) => target.tell({ type: 'snapshotStatus', peer, ok });
   if (config.leaseActor) {

@@ -28,7 +28,8 @@ export interface PeerTransportOptions {
   /** Where incoming snapshot files are written while they arrive. Without it, snapshots are refused. */
   snapshotIncomingDir?: string;
   /** A snapshot file arrived complete; `message` is the raft message that announced it. */
-  onSnapshot?(from: NodeId, file: string, bytes: number, message: PeerMessage): void;
+  /** A snapshot file arrived; resolves once it is installed (the sender hears 204 then), rejects if refused. */
+  onSnapshot?(from: NodeId, file: string, bytes: number, message: PeerMessage): Promise<void>;
   /** A snapshot this member sent was accepted (or not) by its peer. */
   onSnapshotStatus?(to: NodeId, ok: boolean, error?: string): void;
   /** Serves a lease call a follower forwarded to this member (the leader). */
@@ -54,6 +55,8 @@ export const transportLimits = {
   /** Bytes of an incoming snapshot held in memory while the disk catches up; past it the socket is paused. */
   snapshotWriteBehindBytesMax: 8 * 1024 * 1024,
   snapshotUploadTimeoutMs: 30 * 60 * 1000,
+  /** Verifying and installing a received snapshot (it is read once to check its digest). */
+  snapshotInstallTimeoutMs: 10 * 60 * 1000,
   reconnectDelayMsMin: 50,
   reconnectDelayMsMax: 2_000,
 } as const;
@@ -432,8 +435,16 @@ export class PeerTransport {
               res.cork(() => res.writeStatus('500 Internal Server Error').end('cannot sync snapshot'));
               return;
             }
-            res.cork(() => res.writeStatus('204 No Content').end());
-            this.options.onSnapshot!(from, file, bytes, message!);
+            // answered once the snapshot is installed and handed to raft: a sender that heard "delivered" earlier could
+            // probe with an append the follower's raft rejects (it has not stepped the snapshot yet), and send it again
+            this.options.onSnapshot!(from, file, bytes, message!).then(
+              () => {
+                if (!aborted) res.cork(() => res.writeStatus('204 No Content').end());
+              },
+              (error: unknown) => {
+                if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end(`snapshot refused: ${String(error)}`));
+              },
+            );
           });
         });
       });

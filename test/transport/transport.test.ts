@@ -186,7 +186,9 @@ test('a 200 MB snapshot streams through the pipeline while small messages keep f
   const statuses: boolean[] = [];
   const b = await node(B, 'c1c1c1c1c1c1c1c1', [], {
     snapshotIncomingDir: path.join(dir, 'incoming'),
-    onSnapshot: (_from, f, bytes, message) => arrived.push({ file: f, bytes, message }),
+    onSnapshot: async (_from, f, bytes, message) => {
+      arrived.push({ file: f, bytes, message });
+    },
   });
   const a = await node(A, 'c1c1c1c1c1c1c1c1', [{ id: B, port: b.port }], { onSnapshotStatus: (_to, ok) => statuses.push(ok) });
   const gaps: number[] = [];
@@ -216,6 +218,39 @@ test('a 200 MB snapshot streams through the pipeline while small messages keep f
     const worst = Math.max(...gaps);
     t.log(`transfer with ${n} heartbeats sent; largest gap between heartbeats at the receiver ${worst} ms`);
     t.true(worst < 1_000, `heartbeats kept flowing (largest gap ${worst} ms is below an election timeout)`);
+  } finally {
+    a.transport.close();
+    b.transport.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the sender hears "delivered" only after the receiver installed the snapshot, and "failed" when it refused it', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tetcd-snapack-'));
+  const file = path.join(dir, 'outgoing.snap');
+  fs.writeFileSync(file, crypto.randomBytes(64 * 1024));
+  const events: string[] = [];
+  let refuse = false;
+  const b = await node(B, 'c1c1c1c1c1c1c1c1', [], {
+    snapshotIncomingDir: path.join(dir, 'incoming'),
+    onSnapshot: async () => {
+      events.push('arrived');
+      await new Promise((r) => setTimeout(r, 300)); // installing takes a while
+      if (refuse) throw new Error('digest mismatch');
+      events.push('installed');
+    },
+  });
+  const a = await node(A, 'c1c1c1c1c1c1c1c1', [{ id: B, port: b.port }], { onSnapshotStatus: (_to, ok) => events.push(ok ? 'delivered' : 'failed') });
+  try {
+    t.true(await until(() => a.transport.stats().streamsOpen.includes(B)));
+    a.transport.sendSnapshot(B, file, { from: A, to: B, n: -1 } as Msg);
+    t.true(await until(() => events.length === 3));
+    t.deepEqual(events, ['arrived', 'installed', 'delivered']);
+    refuse = true;
+    events.length = 0;
+    a.transport.sendSnapshot(B, file, { from: A, to: B, n: -2 } as Msg);
+    t.true(await until(() => events.length === 2));
+    t.deepEqual(events, ['arrived', 'failed']);
   } finally {
     a.transport.close();
     b.transport.close();
