@@ -8,6 +8,8 @@
 // requests in flight finish), then the transport, lease, raft, mvcc, snapshot, and the WAL last (every append flushed).
 import { randomInt } from 'node:crypto';
 import { clusterIdFor, memberIdFor, type MemberConfig } from './config.js';
+import { encodeValue } from './codec.js';
+import type { MemberContext } from '../actors/mvcc/members.js';
 import { realDisk } from './disk.js';
 import { lockDataDir, type DataDirLock } from './lock.js';
 import { Wal, walDir } from '../actors/wal/wal.js';
@@ -57,6 +59,8 @@ interface Identity {
   peers: Array<{ id: string; urls: string[] }>;
   /** Voters of a new cluster; empty when joining or restarting. */
   initialVoters: string[];
+  /** Name and peer URLs of each initial voter, as its bootstrap entry carries them (so every member lists them at once). */
+  initialVoterContexts?: Record<string, Uint8Array>;
 }
 
 /**
@@ -77,6 +81,7 @@ async function identity(config: MemberConfig, log: Logger): Promise<Identity> {
       clusterId: clusterIdFor(configured.map((m) => m.id)),
       peers: configured.map(({ id, urls }) => ({ id, urls })),
       initialVoters: configured.map((m) => m.id),
+      initialVoterContexts: Object.fromEntries(configured.map((m) => [m.id, encodeValue({ peerURLs: [...m.urls], name: m.name } satisfies MemberContext)])),
     };
   }
   const mine = [...config.initialAdvertisePeerUrls].sort().join(',');
@@ -129,7 +134,7 @@ export class MemberStartError extends Error {
 }
 
 async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promise<RunningMember> {
-  const { memberId, clusterId, peers, initialVoters } = await identity(config, log);
+  const { memberId, clusterId, peers, initialVoters, initialVoterContexts } = await identity(config, log);
   // a fresh number at every start: entries this member proposed in an earlier life are never taken for new requests
   const bootId = randomInt(1, 2 ** 31);
   log.info('starting member', { name: config.name, memberId, clusterId, dataDir: config.dataDir });
@@ -158,6 +163,7 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
   const raft: RaftShellConfig = {
     memberId,
     initialVoters,
+    initialVoterContexts,
     tickMs: config.heartbeatIntervalMs,
     heartbeatTicks: 1,
     electionTicks: Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs)),

@@ -186,7 +186,7 @@ export class RaftShell {
     };
     const fresh = boot.created || (boot.hardState.term === 0 && boot.entries.length === 0 && boot.snapshot === undefined);
     if (fresh && (config.initialVoters?.length ?? 0) > 0) {
-      this.core = RaftNode.bootstrap(options, config.initialVoters!);
+      this.core = RaftNode.bootstrap(options, config.initialVoters!, config.initialVoterContexts);
     } else {
       const snapshot = boot.snapshot;
       if (snapshot) assert(snapshot.confState, 'the WAL boot reply must carry the snapshot configuration');

@@ -144,6 +144,8 @@ export interface RaftShellConfig {
   memberId: NodeId;
   /** Voters of a new cluster; used only when the WAL was just created. Empty: join an existing cluster. */
   initialVoters?: NodeId[];
+  /** The context of each initial voter's bootstrap entry (the applier's member record: name and peer URLs). */
+  initialVoterContexts?: Record<NodeId, Uint8Array>;
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;

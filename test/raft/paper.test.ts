@@ -2,6 +2,7 @@
 // Algorithm", extended version): each test quotes the statement it checks. The cluster harness also runs the safety
 // checker on every Ready and every message, so a violation anywhere fails the test that caused it.
 import test from 'ava';
+import { decodeConfChange } from '../../actors/raft/core/confchange.js';
 import { RaftNode } from '../../actors/raft/core/raft.js';
 import type { AppendMessage, RaftMessage, VoteRequest } from '../../actors/raft/core/messages.js';
 import { EntryType, type Entry } from '../../actors/raft/core/types.js';
@@ -420,4 +421,22 @@ test('asynchronous persistence: an older write reported durable says nothing abo
   node.persisted(r2.id);
   const r4 = node.ready();
   t.deepEqual(r4.committedEntries.map((e) => [e.index, e.term]), [[3, 2], [4, 2], [5, 2]]);
+});
+
+test('bootstrap: one committed addVoter per initial voter, in id order, each carrying its context', (t) => {
+  const context = new TextEncoder().encode('name and peer urls');
+  const node = RaftNode.bootstrap({ id: B, seed: 1 }, [C, A, B], { [A]: context });
+  const rd = node.ready();
+  t.deepEqual(
+    rd.entries.map((e) => e.type),
+    [EntryType.ConfChange, EntryType.ConfChange, EntryType.ConfChange],
+  );
+  const changes = rd.entries.map((e) => decodeConfChange(e.data));
+  t.deepEqual(
+    changes.map((c) => c.op === 'addVoter' && c.nodeId),
+    [A, B, C].sort(),
+  );
+  t.deepEqual(changes.find((c) => c.op === 'addVoter' && c.nodeId === A)?.context, context);
+  t.is(changes.find((c) => c.op === 'addVoter' && c.nodeId === C)?.context.length, 0);
+  t.is(node.log.committed, 3);
 });

@@ -160,7 +160,8 @@ export class RaftNode {
    * A new cluster: every initial member starts with the same log, one committed addVoter entry per initial voter
    * (term 1), so members that join later learn the initial configuration by replaying it like any other change.
    */
-  static bootstrap(options: RaftOptions, voters: readonly NodeId[]): RaftNode {
+  /** A new cluster's first entries: one addVoter per voter, committed at term 1, each with its context if given. */
+  static bootstrap(options: RaftOptions, voters: readonly NodeId[], contexts: Readonly<Record<NodeId, Uint8Array>> = {}): RaftNode {
     if (voters.length === 0) throw new RaftConfigError('a new cluster needs at least one voter');
     const unique = [...new Set(voters)].sort();
     if (unique.length !== voters.length) throw new RaftConfigError('initial voters listed twice');
@@ -169,7 +170,7 @@ export class RaftNode {
       term: 1,
       index: i + 1,
       type: EntryType.ConfChange,
-      data: encodeConfChange({ op: 'addVoter', nodeId, context: new Uint8Array(0) }),
+      data: encodeConfChange({ op: 'addVoter', nodeId, context: contexts[nodeId] ?? new Uint8Array(0) }),
     }));
     node.log.append(entries);
     node.term = 1;
