@@ -49,3 +49,5 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     });
   });
 }
+import { stallProbe } from './stall-probe.js';
+stallProbe('main');

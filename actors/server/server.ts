@@ -158,6 +158,8 @@ export class EtcdServer implements Api {
   private lastStatus: StatusReply | undefined;
   private noSpace = false;
   private closed = false;
+  /** Lease calls waiting for a leader to be known. */
+  private leaderWaiters: Array<() => void> = [];
   /** Leaders seen since this member started (etcd_server_leader_changes_seen_total). */
   private leaderChanges = 0;
   private members: MemberRecord[] = [];
@@ -227,7 +229,13 @@ export class EtcdServer implements Api {
     if (notice.leader !== '' && notice.leader !== this.leader) this.leaderChanges++;
     this.leader = notice.leader;
     this.term = notice.term;
-    if (notice.leader !== '') this.publish();
+    if (notice.leader !== '') {
+      this.publish();
+      if (this.proposals.length > 0 || this.linearizable.length > 0) this.scheduleFlush();
+      const waiters = this.leaderWaiters;
+      this.leaderWaiters = [];
+      for (const wake of waiters) wake();
+    }
   }
 
   // ---- KV ----
@@ -415,7 +423,7 @@ export class EtcdServer implements Api {
    */
   private async leaseCall(op: 'keepAlive' | 'remaining', ids: bigint[]): Promise<number[]> {
     const local = (): Promise<number[]> => this.lease.ask(op === 'keepAlive' ? { type: 'keepAlive', ids } : { type: 'remaining', ids }, { timeoutMs: this.requestTimeoutMs });
-    if (this.leader === '') throw etcdError(Errors.noLeader);
+    if (this.leader === '') await this.untilLeader();
     if (this.leader === this.config.memberId) return local();
     try {
       return await this.transport.ask({ type: 'forwardLease', to: this.leader, op, ids }, { timeoutMs: this.requestTimeoutMs });
@@ -729,14 +737,17 @@ export class EtcdServer implements Api {
   /** Sends this turn's proposals, read-index requests, reads and watch traffic: one message of each kind. */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.proposals.length > 0) {
+    // With no leader known (at boot, during an election), writes and linearizable reads wait here for one, up to
+    // their deadline ("no leader" then), instead of being dropped by raft at once. onLeaderChanged flushes them.
+    const leaderKnown = this.leader !== '';
+    if (leaderKnown && this.proposals.length > 0) {
       const proposals = this.proposals;
       this.proposals = [];
       if (!this.raft.tell({ type: 'propose', proposals })) {
         for (const p of proposals) this.failProposal(p.id, etcdError(Errors.tooManyRequests));
       }
     }
-    if (this.linearizable.length > 0) {
+    if (leaderKnown && this.linearizable.length > 0) {
       const ids = this.linearizable;
       this.linearizable = [];
       if (!this.raft.tell({ type: 'readIndex', ids })) for (const id of ids) this.failRead(id, etcdError(Errors.tooManyRequests));
@@ -754,6 +765,23 @@ export class EtcdServer implements Api {
         for (const r of requests) this.streams.get(r.streamId)?.sink.fail(etcdError(Errors.tooManyRequests));
       }
     }
+  }
+
+  /** Resolves once a leader is known; fails with "no leader" after the request timeout. */
+  private untilLeader(): Promise<void> {
+    if (this.leader !== '') return Promise.resolve();
+    if (this.leaderWaiters.length >= serverLimits.readsInFlightMax) return Promise.reject(etcdError(Errors.tooManyRequests));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.leaderWaiters = this.leaderWaiters.filter((w) => w !== wake);
+        reject(etcdError(Errors.noLeader));
+      }, this.requestTimeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.leaderWaiters.push(wake);
+    });
   }
 
   private failProposal(id: number, error: EtcdError): void {

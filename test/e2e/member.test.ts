@@ -172,3 +172,23 @@ test('/metrics reports raft, the store, watchers and WAL fsyncs of the running m
     await cluster.stop();
   }
 });
+
+test('a write sent as soon as the member listens waits for its first leader instead of failing', async (t) => {
+  const cluster = await makeCluster(1);
+  const m = cluster.members[0]!;
+  try {
+    m.start();
+    // the first moment the client port answers anything, before raft has elected itself
+    const deadline = Date.now() + 20_000;
+    let answered: { status: number; body: Record<string, unknown> } | undefined;
+    while (!answered && Date.now() < deadline) {
+      answered = await m.call('/v3/kv/put', { key: b64('early'), value: b64('bird') }, 15_000).catch(() => undefined);
+      if (!answered) await new Promise((r) => setTimeout(r, 20));
+    }
+    t.is(answered?.status, 200, JSON.stringify(answered?.body));
+    const { body } = await m.call<RangeBody>('/v3/kv/range', { key: b64('early') });
+    t.is(text(body.kvs?.[0]?.value), 'bird');
+  } finally {
+    await cluster.stop();
+  }
+});
