@@ -4,6 +4,7 @@
 // remaining time, both at bounded rates, on a fixed tick. What it does with each input lives in driver.ts, which the
 // raft simulator test drives too.
 import { defineActor } from '../../runtime/actor.js';
+import { Errors, etcdError } from '../api/errors.js';
 import type { InternalOp } from '../api/internal.js';
 import type { RaftProtocol } from '../raft/protocol.js';
 import { applyLeaderChange, applyLeaseEvents, keepAlive, leaseOpPayload, tickProposals } from './driver.js';
@@ -27,6 +28,8 @@ export const leaseLimits = {
   checkpointRatePerSecondDefault: 4_000,
   /** A revoke proposed and not applied within this is proposed again. */
   revokeRetryMs: 3_000,
+  /** Keep-alive batches waiting for raft to confirm this member still leads; more are refused as too many. */
+  confirmationsPendingMax: 10_000,
 } as const;
 
 export default defineActor<LeaseProtocol, LeaseActorConfig>((ctx, config) => {
@@ -42,6 +45,25 @@ export default defineActor<LeaseProtocol, LeaseActorConfig>((ctx, config) => {
   const raft = ctx.ref<RaftProtocol>(config.raft);
   const stats: LeaseStats = { leases: 0, isLeader: false, revokesProposed: 0, checkpointsProposed: 0, renewals: 0 };
   let nextId = 1;
+  /** The term raft last reported; a confirmation counts only if leadership did not change while it was asked. */
+  let term = 0;
+  /** Keep-alive answers waiting for a ReadIndex round, by read id. */
+  const confirmations = new Map<number, { term: number; resolve: () => void; reject: (error: Error) => void }>();
+
+  /**
+   * Resolves once raft has confirmed, by a heartbeat round with a quorum (ReadIndex), that this member still led
+   * after the request came. A leader cut off from its peers still believes it leads until check-quorum makes it step
+   * down; renewals it answered meanwhile would count nowhere, and a client talking to it would learn only when its
+   * lease is gone. Refusing them sends the client to another member, which forwards to the real leader. (etcd does
+   * the same since 3.4.25 / 3.5.8.)
+   */
+  const confirmLeadership = (): Promise<void> => {
+    if (confirmations.size >= leaseLimits.confirmationsPendingMax) return Promise.reject(etcdError(Errors.tooManyRequests));
+    const id = nextId++;
+    if (!raft.tell({ type: 'readIndex', ids: [id] })) return Promise.reject(etcdError(Errors.tooManyRequests));
+    return new Promise<void>((resolve, reject) => confirmations.set(id, { term, resolve, reject }));
+  };
+
   const propose = (ops: InternalOp[]): void => {
     const proposals = ops.map((op) => ({ id: nextId++, payload: leaseOpPayload(config.memberId, op) }));
     // a full raft mailbox drops this tick's proposals; the next tick proposes them again
@@ -66,16 +88,37 @@ export default defineActor<LeaseProtocol, LeaseActorConfig>((ctx, config) => {
           applyLeaseEvents(lessor, message, ctx.clock.now());
           return;
         case 'leaderChanged':
+          term = message.term;
           if (applyLeaderChange(lessor, message.isLeader, ctx.clock.now()) === 'promoted') {
             ctx.log.info('lease expiry resumed on the new leader', { leases: lessor.size, term: message.term });
           }
           return;
         case 'proposalResults':
           return;
+        case 'readIndexResults':
+          for (const ready of message.ready) {
+            for (const id of ready.ids) {
+              const waiting = confirmations.get(id);
+              if (!waiting) continue;
+              confirmations.delete(id);
+              // a follower's raft forwards the read and gets an index too: only a confirmation in the same term counts
+              if (lessor.isLeader && waiting.term === term) waiting.resolve();
+              else waiting.reject(etcdError(Errors.notLeader));
+            }
+          }
+          for (const failed of message.failed) {
+            for (const id of failed.ids) {
+              const waiting = confirmations.get(id);
+              if (!waiting) continue;
+              confirmations.delete(id);
+              waiting.reject(etcdError(Errors.notLeader));
+            }
+          }
+          return;
         case 'keepAlive': {
           const ttls = keepAlive(lessor, message.ids, ctx.clock.now());
           stats.renewals += message.ids.length;
-          return ttls;
+          return confirmLeadership().then(() => ttls);
         }
         case 'remaining': {
           const now = ctx.clock.now();
@@ -87,6 +130,8 @@ export default defineActor<LeaseProtocol, LeaseActorConfig>((ctx, config) => {
     },
     stop() {
       timer.cancel();
+      for (const waiting of confirmations.values()) waiting.reject(etcdError(Errors.notLeader));
+      confirmations.clear();
     },
   };
 });
