@@ -9,7 +9,10 @@
 //   - every member notes, on its own clock, when it learned each lease's remaining time (at grant or checkpoint);
 //   - a new leader sets expiry = now + (known remaining - time since it was learned) + one election timeout of grace,
 //     so nothing is extended by more than an election timeout beyond what the last checkpoint promised, and a holder
-//     that kept renewing has that grace to find the new leader.
+//     that kept renewing has that grace to find the new leader;
+//   - a new leader is promoted when it wins, before it has applied the old leader's last committed entries: a
+//     checkpoint it applies after promotion for a lease it has not renewed itself resumes that lease the same way,
+//     dated at the promotion (so such a lease may get the election's length on top of the one election timeout).
 //
 // Worked example (TTL 10 s, election timeout 1 s): grant applied at t=0 on all members; holder renews at t=3 and t=6
 // on leader A, which checkpoints "10 s left" at t=3.2 and t=6.2. A crashes at t=7; B wins at t=8.5. B learned "10 s"
@@ -47,6 +50,8 @@ interface LeaseTime {
   dirty: boolean;
   /** Leader only: a revoke was proposed; do not propose again before this time. */
   revokeRetryAtMs: number;
+  /** Leader only: renewed by this member since it was promoted (its expiry no longer comes from the log). */
+  renewedAsLeader: boolean;
 }
 
 interface HeapNode {
@@ -60,6 +65,8 @@ export class Lessor {
   private heap: HeapNode[] = [];
   private dirty = new Set<bigint>();
   private leader = false;
+  /** When this member last became leader (local monotonic ms). */
+  private promotedAtMs = 0;
 
   constructor(readonly options: LessorOptions) {
     assert(options.electionTimeoutMs > 0, 'election timeout must be positive');
@@ -88,6 +95,7 @@ export class Lessor {
       expiryMs: nowMs + ttlSeconds * 1000,
       dirty: false,
       revokeRetryAtMs: 0,
+      renewedAsLeader: false,
     };
     this.leases.set(id, lease);
     if (this.leader) this.push(id, lease.expiryMs);
@@ -103,6 +111,19 @@ export class Lessor {
     if (!lease) return;
     lease.knownRemainingMs = remainingMs;
     lease.knownAtMs = nowMs;
+    // A new leader is promoted when it wins the election, before it has applied what the old leader committed last:
+    // a checkpoint applied now may be newer than what promote() resumed from. Resume from it as promote() would have
+    // had it applied in time (never shortening). It was proposed before this member's term began, so it is dated
+    // at the promotion rather than now: that extends it by the election's length plus the election timeout at most.
+    // Leases renewed here keep their own expiry.
+    if (this.leader && !lease.renewedAsLeader) {
+      const expiryMs = Math.min(nowMs, this.promotedAtMs) + remainingMs + this.options.electionTimeoutMs;
+      if (expiryMs > lease.expiryMs) {
+        lease.expiryMs = expiryMs;
+        lease.revokeRetryAtMs = 0;
+        this.push(id, expiryMs);
+      }
+    }
   }
 
   // ---- leadership ----
@@ -110,6 +131,7 @@ export class Lessor {
   /** This member became leader: resume every lease from what the log told it, plus one election timeout. */
   promote(nowMs: number): void {
     this.leader = true;
+    this.promotedAtMs = nowMs;
     this.heap = [];
     this.dirty.clear();
     for (const [id, lease] of this.leases) {
@@ -117,6 +139,7 @@ export class Lessor {
       lease.expiryMs = nowMs + left + this.options.electionTimeoutMs;
       lease.dirty = false;
       lease.revokeRetryAtMs = 0;
+      lease.renewedAsLeader = false;
       this.heap.push({ expiryMs: lease.expiryMs, id });
     }
     this.heapify();
@@ -137,6 +160,7 @@ export class Lessor {
     if (!lease) return 0;
     lease.expiryMs = nowMs + lease.ttlSeconds * 1000;
     lease.revokeRetryAtMs = 0;
+    lease.renewedAsLeader = true;
     this.push(id, lease.expiryMs);
     if (!lease.dirty) {
       lease.dirty = true;

@@ -1,7 +1,7 @@
 // The lease actor's inbox. It keeps time for leases; which leases exist is replicated state the mvcc actor applies
 // and reports here (leaseEvents, in apply order). Keep-alives and remaining-time questions come from the gateway.
 import type { Protocol } from '../../runtime/actor.js';
-import type { LeaderChanged, ProposalResults } from '../raft/protocol.js';
+import type { LeaderChanged, ProposalResults, ReadIndexResults } from '../raft/protocol.js';
 
 /** What the mvcc actor applied about leases, in log order, once per turn. */
 export interface LeaseEvents {
@@ -26,7 +26,12 @@ export type LeaseInbox =
   | LeaderChanged
   /** Answers of raft to the lease actor's own proposals (revokes, checkpoints): nothing to do but count failures. */
   | ProposalResults
-  /** ask → TTL in seconds per ID (0: unknown lease), or fails with "etcdserver: not leader" on a follower. */
+  /** Answers of raft to the ReadIndex rounds that confirm leadership before a keep-alive is answered. */
+  | ReadIndexResults
+  /**
+   * ask → TTL in seconds per ID (0: unknown lease), answered once raft confirmed this member still leads; fails with
+   * "etcdserver: not leader" on a follower or a leader that could not confirm it leads.
+   */
   | { type: 'keepAlive'; ids: bigint[] }
   /** ask → remaining ms per ID (-1: unknown lease). Exact on the leader, estimated from the log elsewhere. */
   | { type: 'remaining'; ids: bigint[] }

@@ -112,3 +112,22 @@ test('property: promotion never extends a lease by more than one election timeou
     }
   }
 });
+
+test('a checkpoint committed before promotion but applied after it raises the expiry as promotion would have', (t) => {
+  const member = new Lessor(options);
+  member.granted(7n, 10, 0);
+  // promoted at 8 s knowing only the grant: 2 s left plus the election timeout
+  member.promote(8_000);
+  t.is(member.remainingMs(7n, 8_000), 3_000);
+  // the old leader's checkpoint of a renewal at about 6 s commits under the new leader and applies now
+  member.checkpointed(7n, 10_000, 8_100);
+  t.is(member.remainingMs(7n, 8_100), 10_900, 'dated at the promotion: 8 s + 10 s + 1 s');
+  t.deepEqual(member.dueExpirations(11_000, 10), [], 'not revoked on the stale knowledge');
+  // an older checkpoint never shortens it
+  member.checkpointed(7n, 1_000, 8_200);
+  t.is(member.remainingMs(7n, 8_200), 10_800);
+  // once this leader renews the lease, its own clock rules and its own checkpoints coming back change nothing
+  member.renew(7n, 9_000);
+  member.checkpointed(7n, 10_000, 9_500);
+  t.is(member.remainingMs(7n, 9_500), 9_500);
+});
