@@ -49,5 +49,3 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     });
   });
 }
-import { stallProbe } from './stall-probe.js';
-stallProbe('main');

@@ -164,5 +164,3 @@ async function stop(actor: string): Promise<void> {
   for (const port of h.ports.values()) port.close();
   send({ type: 'stopped', actor });
 }
-import { stallProbe } from './stall-probe.js';
-stallProbe(boot.group);
