@@ -31,7 +31,7 @@ run: build
 	node bin/tetcd --data-dir $(DATA_DIR)
 
 bench: build
-	ONLY=$(ONLY) node dist/bench/micro.js
+	ONLY=$(ONLY) node --expose-gc dist/bench/micro.js
 
 clean:
 	rm -rf dist
