@@ -101,14 +101,14 @@ export async function startFullIdEtcd(options: EtcdOptions = {}): Promise<Etcd> 
 }
 
 /** The server under test, as TETCD_CTL_TARGET says (a fresh tetcd member by default). */
-export async function startTarget(options: { flags?: string[] } = {}): Promise<Target> {
+export async function startTarget(options: { flags?: string[]; etcd?: EtcdOptions } = {}): Promise<Target> {
   const kind = targetKind();
   if (kind === 'external') {
     const endpoint = process.env.TETCD_CTL_TARGET!.replace(/^https?:\/\//, '');
     return { kind, endpoint, clientPort: Number(endpoint.split(':').pop()), stop: async () => {} };
   }
   if (kind === 'etcd') {
-    const etcd = await startFullIdEtcd();
+    const etcd = await startFullIdEtcd(options.etcd);
     return { kind, endpoint: etcd.endpoint, clientPort: etcd.clientPort, stop: () => etcd.stop() };
   }
   const member = await startTetcd(options);
