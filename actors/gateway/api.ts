@@ -105,7 +105,8 @@ export interface MoveLeaderRequest {
   targetID: string;
 }
 export interface MoveLeaderResponse {
-  header: ResponseHeader;
+  /** etcd sends none. */
+  header?: ResponseHeader;
 }
 export interface SnapshotResponse {
   header?: ResponseHeader;

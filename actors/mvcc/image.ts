@@ -265,35 +265,7 @@ export class ImageStream implements IterableIterator<Uint8Array> {
   }
 
   private metaChunk(): Uint8Array {
-    const w = this.writer;
-    w.begin(ChunkKind.Meta, this.chunkNumber++);
-    w.uint(FORMAT_VERSION);
-    w.uint(this.revision);
-    w.uint(this.compactRevision + 1);
-    w.uint(this.meta.appliedIndex);
-    w.uint(this.meta.raftTerm);
-    w.uint(this.meta.leases.length);
-    for (const l of this.meta.leases) {
-      w.i64(l.id);
-      w.uint(l.ttl);
-      w.uint(l.remaining);
-    }
-    w.uint(this.meta.alarms.length);
-    for (const a of this.meta.alarms) {
-      w.binary(a.memberID);
-      w.u8(ALARMS.indexOf(a.alarm));
-    }
-    w.uint(this.meta.members.length);
-    for (const m of this.meta.members) {
-      w.binary(m.id);
-      w.binary(utf8ToLatin1(m.name));
-      w.uint(m.peerURLs.length);
-      for (const u of m.peerURLs) w.binary(utf8ToLatin1(u));
-      w.uint(m.clientURLs.length);
-      for (const u of m.clientURLs) w.binary(utf8ToLatin1(u));
-      w.u8(m.isLearner ? 1 : 0);
-    }
-    return w.finish();
+    return writeMeta(this.writer, this.chunkNumber++, { revision: this.revision, compactRevision: this.compactRevision, ...this.meta });
   }
 
   private basesChunk(): Uint8Array | undefined {
@@ -394,14 +366,7 @@ export class ImageRestorer {
   constructor(private readonly store: MvccStore) {}
 
   push(chunk: Uint8Array): void {
-    if (chunk.length < MAGIC.length + 2 + 4) throw new ImageCorruptError('chunk too short');
-    const body = chunk.subarray(0, chunk.length - 4);
-    const stored = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength).getUint32(chunk.length - 4, true);
-    if (new Crc32c().bytes(body).value() !== stored) throw new ImageCorruptError(`checksum mismatch in chunk ${this.expectedChunk}`);
-    const r = new Reader(body);
-    for (const b of MAGIC) if (r.u8() !== b) throw new ImageCorruptError('not an mvcc image chunk');
-    const kind = r.u8();
-    const number = r.uint();
+    const { kind, number, r } = openChunk(chunk, this.expectedChunk);
     if (number !== this.expectedChunk) throw new ImageCorruptError(`chunk ${number} arrived where ${this.expectedChunk} was expected`);
     this.expectedChunk++;
     if (this.phase === 'ended') throw new ImageCorruptError('chunk after the end');
@@ -441,39 +406,10 @@ export class ImageRestorer {
   }
 
   private readMeta(r: Reader): void {
-    const version = r.uint();
-    if (version !== FORMAT_VERSION) throw new ImageCorruptError(`unsupported image format ${version}`);
-    const revision = r.uint();
-    const compactRevision = r.uint() - 1;
-    const appliedIndex = r.uint();
-    const raftTerm = r.uint();
+    const meta = readMetaFields(r);
     this.store.resetForRestore();
-    const leaseCount = r.uint();
-    for (let i = 0; i < leaseCount; i++) {
-      const id = r.i64();
-      const ttl = r.uint();
-      const remaining = r.uint();
-      this.store.restoreLease(id, ttl, remaining);
-    }
-    const alarmCount = r.uint();
-    const alarms: AlarmMember[] = [];
-    for (let i = 0; i < alarmCount; i++) {
-      const memberID = r.binary();
-      const alarm = ALARMS[r.u8()];
-      if (!alarm) throw new ImageCorruptError('unknown alarm type');
-      alarms.push({ memberID, alarm });
-    }
-    const memberCount = r.uint();
-    const members: MemberRecord[] = [];
-    for (let i = 0; i < memberCount; i++) {
-      const id = r.binary();
-      const name = latin1ToUtf8(r.binary());
-      const peerURLs: string[] = [];
-      for (let n = r.uint(); n > 0; n--) peerURLs.push(latin1ToUtf8(r.binary()));
-      const clientURLs: string[] = [];
-      for (let n = r.uint(); n > 0; n--) clientURLs.push(latin1ToUtf8(r.binary()));
-      members.push({ id, name, peerURLs, clientURLs, isLearner: r.u8() === 1 });
-    }
+    for (const l of meta.leases) this.store.restoreLease(l.id, l.ttl, l.remaining);
+    const { revision, compactRevision, appliedIndex, raftTerm, alarms, members } = meta;
     this.store.restoreMeta({ revision, compactRevision, appliedIndex, raftTerm, alarms, members });
     this.revision = revision;
   }
@@ -514,6 +450,117 @@ export class ImageRestorer {
     this.records += count;
     if (!r.done) throw new ImageCorruptError('trailing bytes in a records chunk');
   }
+}
+
+/** What an image's meta chunk holds. */
+export interface ImageMeta {
+  revision: number;
+  compactRevision: number;
+  appliedIndex: number;
+  raftTerm: number;
+  leases: Array<{ id: bigint; ttl: number; remaining: number }>;
+  alarms: AlarmMember[];
+  members: MemberRecord[];
+}
+
+function writeMeta(w: Writer, number: number, meta: ImageMeta): Uint8Array {
+  w.begin(ChunkKind.Meta, number);
+  w.uint(FORMAT_VERSION);
+  w.uint(meta.revision);
+  w.uint(meta.compactRevision + 1);
+  w.uint(meta.appliedIndex);
+  w.uint(meta.raftTerm);
+  w.uint(meta.leases.length);
+  for (const l of meta.leases) {
+    w.i64(l.id);
+    w.uint(l.ttl);
+    w.uint(l.remaining);
+  }
+  w.uint(meta.alarms.length);
+  for (const a of meta.alarms) {
+    w.binary(a.memberID);
+    w.u8(ALARMS.indexOf(a.alarm));
+  }
+  w.uint(meta.members.length);
+  for (const m of meta.members) {
+    w.binary(m.id);
+    w.binary(utf8ToLatin1(m.name));
+    w.uint(m.peerURLs.length);
+    for (const u of m.peerURLs) w.binary(utf8ToLatin1(u));
+    w.uint(m.clientURLs.length);
+    for (const u of m.clientURLs) w.binary(utf8ToLatin1(u));
+    w.u8(m.isLearner ? 1 : 0);
+  }
+  return w.finish();
+}
+
+function readMetaFields(r: Reader): ImageMeta {
+  const version = r.uint();
+  if (version !== FORMAT_VERSION) throw new ImageCorruptError(`unsupported image format ${version}`);
+  const revision = r.uint();
+  const compactRevision = r.uint() - 1;
+  const appliedIndex = r.uint();
+  const raftTerm = r.uint();
+  const leases: ImageMeta['leases'] = [];
+  for (let n = r.uint(); n > 0; n--) {
+    const id = r.i64();
+    const ttl = r.uint();
+    const remaining = r.uint();
+    leases.push({ id, ttl, remaining });
+  }
+  const alarms: AlarmMember[] = [];
+  for (let n = r.uint(); n > 0; n--) {
+    const memberID = r.binary();
+    const alarm = ALARMS[r.u8()];
+    if (!alarm) throw new ImageCorruptError('unknown alarm type');
+    alarms.push({ memberID, alarm });
+  }
+  const members: MemberRecord[] = [];
+  for (let n = r.uint(); n > 0; n--) {
+    const id = r.binary();
+    const name = latin1ToUtf8(r.binary());
+    const peerURLs: string[] = [];
+    for (let k = r.uint(); k > 0; k--) peerURLs.push(latin1ToUtf8(r.binary()));
+    const clientURLs: string[] = [];
+    for (let k = r.uint(); k > 0; k--) clientURLs.push(latin1ToUtf8(r.binary()));
+    members.push({ id, name, peerURLs, clientURLs, isLearner: r.u8() === 1 });
+  }
+  return { revision, compactRevision, appliedIndex, raftTerm, leases, alarms, members };
+}
+
+/** Verifies a chunk's checksum and magic; returns its kind, number and a reader positioned at its payload. */
+function openChunk(chunk: Uint8Array, expected: number): { kind: number; number: number; r: Reader } {
+  if (chunk.length < MAGIC.length + 2 + 4) throw new ImageCorruptError('chunk too short');
+  const body = chunk.subarray(0, chunk.length - 4);
+  const stored = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength).getUint32(chunk.length - 4, true);
+  if (new Crc32c().bytes(body).value() !== stored) throw new ImageCorruptError(`checksum mismatch in chunk ${expected}`);
+  const r = new Reader(body);
+  for (const b of MAGIC) if (r.u8() !== b) throw new ImageCorruptError('not an mvcc image chunk');
+  const kind = r.u8();
+  const number = r.uint();
+  return { kind, number, r };
+}
+
+/**
+ * Offline tools (snapshot status and restore in tetcdctl) read an image without a store: the meta chunk (always the
+ * first), and the end chunk's counts. Throw ImageCorruptError.
+ */
+export function readImageMeta(chunk: Uint8Array): ImageMeta {
+  const { kind, r } = openChunk(chunk, 0);
+  if (kind !== ChunkKind.Meta) throw new ImageCorruptError('image does not start with its meta chunk');
+  return readMetaFields(r);
+}
+
+/** The meta chunk for `meta` (chunk number 0), e.g. with the membership replaced by a restore. */
+export function writeImageMeta(meta: ImageMeta): Uint8Array {
+  return writeMeta(new Writer(), 0, meta);
+}
+
+/** The counts of an end chunk (key states kept below the compaction point, history records, revision), or undefined for other kinds. */
+export function readImageEnd(chunk: Uint8Array): { bases: number; records: number; revision: number } | undefined {
+  const { kind, r } = openChunk(chunk, -1);
+  if (kind !== ChunkKind.End) return undefined;
+  return { bases: r.uint(), records: r.uint(), revision: r.uint() };
 }
 
 function readCount(r: Reader): number {

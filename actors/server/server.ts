@@ -635,7 +635,8 @@ export class EtcdServer implements Api {
     await this.raft.ask({ type: 'transferLeadership', to: request.targetID }, { timeoutMs: this.requestTimeoutMs }).catch((error: unknown) => {
       throw asEtcdError(error);
     });
-    return { header: this.header() };
+    // etcd answers a transfer with an empty message, no header (etcdctl move-leader -w json prints {})
+    return {};
   }
 
   async health(request: HealthRequest): Promise<HealthResponse> {

@@ -1,6 +1,6 @@
 // snapshot save <file>: streams the member's snapshot into <file>.part, fsyncs it and renames it into place, within
-// --command-timeout as etcdctl does. snapshot status <file>: hash, revision, keys and size of an etcd (bbolt) snapshot.
-// snapshot restore: not available yet — restoring writes tetcd's own data-dir format, which the member defines.
+// --command-timeout as etcdctl does. snapshot status <file>: hash, revision, keys and size of an etcd (bbolt) snapshot
+// or of a tetcd one (tetcd-snapshot.ts). snapshot restore <file>: a new tetcd data dir from a tetcd snapshot.
 import { closeSync, fsyncSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { ConnectionError } from '../errors.js';
 import { ExitCode } from '../limits.js';
@@ -70,18 +70,57 @@ export async function status(context: Context): Promise<number> {
     throw new CtlError(ExitCode.error, goFileError('stat', path, error));
   }
   const { snapshotStatus, SnapshotFormatError } = await import('./bolt.js');
+  const tetcd = await import('./tetcd-snapshot.js');
   let result;
   try {
-    result = snapshotStatus(path);
+    result = tetcd.isTetcdSnapshot(path) ? tetcd.tetcdSnapshotStatus(path) : snapshotStatus(path);
   } catch (error) {
-    if (error instanceof SnapshotFormatError) throw new CtlError(ExitCode.error, error.message);
+    if (error instanceof SnapshotFormatError || isSnapshotReadError(error)) throw new CtlError(ExitCode.error, (error as Error).message);
     throw error;
   }
   (await context.printer()).snapshotStatus(result);
   return ExitCode.success;
 }
 
+/** Damage or misuse found while reading a tetcd snapshot (its checksums, its image). */
+function isSnapshotReadError(error: unknown): boolean {
+  return error instanceof Error && ['TetcdSnapshotError', 'SnapshotCorruptError', 'ImageCorruptError', 'SnapshotUsageError', 'FieldDecodeError'].includes(error.name);
+}
+
 export async function restore(context: Context): Promise<number> {
   if (context.args.length !== 1) throw new CtlError(ExitCode.badArgs, 'snapshot restore requires exactly one argument');
-  throw new CtlError(ExitCode.error, 'snapshot restore is not available yet: it needs tetcd\'s data-dir format, which is not defined yet');
+  const file = context.args[0]!;
+  const { flags } = context;
+  try {
+    statSync(file);
+  } catch (error) {
+    throw new CtlError(ExitCode.error, goFileError('stat', file, error));
+  }
+  const tetcd = await import('./tetcd-snapshot.js');
+  if (!tetcd.isTetcdSnapshot(file)) {
+    throw new CtlError(ExitCode.error, `${file} is not a tetcd snapshot: restoring etcd's bolt snapshots is not supported`);
+  }
+  const name = flags.string('name');
+  const dataDir = flags.string('data-dir') || tetcd.defaultDataDir(name);
+  const log = (msg: string, fields: Record<string, unknown>) =>
+    context.sink.err(JSON.stringify({ level: 'info', ts: new Date().toISOString(), caller: 'snapshot/restore', msg, ...fields }) + '\n');
+  const peerUrls = flags.string('initial-advertise-peer-urls').split(',');
+  const initialCluster = flags.string('initial-cluster');
+  log('restoring snapshot', { path: file, 'data-dir': dataDir, 'initial-cluster': initialCluster });
+  let ids;
+  try {
+    ids = tetcd.restoreTetcdSnapshot({
+      file,
+      dataDir,
+      name,
+      initialCluster,
+      initialClusterToken: flags.string('initial-cluster-token'),
+      initialAdvertisePeerUrls: peerUrls,
+    });
+  } catch (error) {
+    if (isSnapshotReadError(error)) throw new CtlError(ExitCode.error, (error as Error).message);
+    throw error;
+  }
+  log('restored snapshot', { path: file, 'data-dir': dataDir, 'member-id': ids.memberId, 'cluster-id': ids.clusterId });
+  return ExitCode.success;
 }

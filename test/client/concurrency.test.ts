@@ -9,12 +9,13 @@ import { Election } from '../../client/concurrency/election.js';
 import { Mutex } from '../../client/concurrency/mutex.js';
 import { Session } from '../../client/concurrency/session.js';
 import { ElectionNoLeaderError, ElectionNotLeaderError } from '../../client/errors.js';
-import { startEtcd, type Etcd } from './helpers/etcd.js';
+import { startTarget, type Target } from './helpers/target.js';
 
-let etcd: Etcd;
+/** The server under test: a tetcd member by default (TETCD_CTL_TARGET=etcd: a real etcd 3.4). */
+let etcd: Target;
 
 test.before(async () => {
-  etcd = await startEtcd();
+  etcd = await startTarget();
 });
 
 test.after.always(async () => {

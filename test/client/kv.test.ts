@@ -17,13 +17,14 @@ import {
   RequestTimeoutError,
 } from '../../client/errors.js';
 import { cmp, op } from '../../client/txn.js';
-import { startEtcd, type Etcd } from './helpers/etcd.js';
+import { startTarget, type Target } from './helpers/target.js';
 import { startProxy } from './helpers/proxy.js';
 
-let etcd: Etcd;
+/** The server under test: a tetcd member by default (TETCD_CTL_TARGET=etcd: a real etcd 3.4). */
+let etcd: Target;
 
 test.before(async () => {
-  etcd = await startEtcd();
+  etcd = await startTarget();
 });
 
 test.after.always(async () => {
@@ -213,11 +214,13 @@ test.serial('cluster and maintenance calls', async (t) => {
     await client.maintenance.defragment();
     t.true((await client.maintenance.hash()).hash > 0);
     const hkv = await client.maintenance.hashKV(0);
-    t.true(hkv.fromHashRoute, 'etcd 3.4 answers HashKV on the Hash route');
+    // etcd 3.4's gateway answers HashKV on the Hash route; tetcd serves HashKV itself
+    t.is(hkv.fromHashRoute, etcd.kind === 'etcd', 'HashKV answered by the Hash route only on etcd');
     await client.maintenance.moveLeader(status.leader);
     let bytes = 0;
     for await (const chunk of client.maintenance.snapshot()) bytes += chunk.blob.length;
-    t.true(bytes >= status.dbSize);
+    // etcd's snapshot is its database file; tetcd's dbSize is a logical size, its snapshot a compact image (README)
+    t.true(etcd.kind === 'etcd' ? bytes >= status.dbSize : bytes > 0, `${bytes} snapshot bytes, dbSize ${status.dbSize}`);
     const learner = await client.cluster.memberAdd(['http://127.0.0.1:9'], { isLearner: true });
     t.true(learner.member.isLearner);
     const updated = await client.cluster.memberUpdate(learner.member.ID, ['http://127.0.0.1:10']);

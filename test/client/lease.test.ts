@@ -3,13 +3,14 @@
 import test from 'ava';
 import { Client } from '../../client/client.js';
 import { LeaseExpiredError, LeaseNotFoundError } from '../../client/errors.js';
-import { startEtcd, type Etcd } from './helpers/etcd.js';
+import { startTarget, type Target } from './helpers/target.js';
 import { startProxy } from './helpers/proxy.js';
 
-let etcd: Etcd;
+/** The server under test: a tetcd member by default (TETCD_CTL_TARGET=etcd: a real etcd 3.4). */
+let etcd: Target;
 
 test.before(async () => {
-  etcd = await startEtcd();
+  etcd = await startTarget();
 });
 
 test.after.always(async () => {

@@ -6,14 +6,19 @@ import type { WatchResponse } from '../../actors/api/types.js';
 import { Client } from '../../client/client.js';
 import { WatchCompactedError } from '../../client/errors.js';
 import { isProgressNotify, type Watch } from '../../client/watch.js';
-import { startEtcd, type Etcd } from './helpers/etcd.js';
+import { startTarget, type Target } from './helpers/target.js';
 import { startProxy } from './helpers/proxy.js';
-import { startWsGateway } from './helpers/ws-gateway.js';
+import { startWsGateway as startRelay } from './helpers/ws-gateway.js';
+import { startWsTap } from './helpers/ws-tap.js';
 
-let etcd: Etcd;
+/** The server under test: a tetcd member by default (TETCD_CTL_TARGET=etcd: a real etcd 3.4). */
+let etcd: Target;
+
+/** WebSocket in front of the server: tetcd's own, tapped to count and drop sockets; etcd's through a relay. */
+const startWsGateway = (port: number) => (etcd.kind === 'etcd' ? startRelay(port) : startWsTap(port));
 
 test.before(async () => {
-  etcd = await startEtcd({ progressNotifyInterval: '300ms' });
+  etcd = await startTarget({ etcd: { progressNotifyInterval: '300ms' } });
 });
 
 test.after.always(async () => {
@@ -103,11 +108,14 @@ for (const transport of ['http', 'ws'] as const) {
     const gateway = transport === 'ws' ? await startWsGateway(etcd.clientPort) : undefined;
     const client = new Client({ endpoints: [gateway?.endpoint ?? etcd.endpoint], transport });
     try {
-      const periodic = client.watch(`${transport}/progress`, { progressNotify: true });
-      const header = await periodic.created;
-      const notified = await collect(periodic, (all) => all.some(isProgressNotify), 5_000);
-      t.true(notified.some(isProgressNotify));
-      t.true(periodic.nextRevision > header.revision, 'a progress notification for the watch moves its resume point');
+      // tetcd has no --experimental-watch-progress-notify-interval yet (README): periodic notifications only on etcd
+      if (etcd.kind === 'etcd') {
+        const periodic = client.watch(`${transport}/progress`, { progressNotify: true });
+        const header = await periodic.created;
+        const notified = await collect(periodic, (all) => all.some(isProgressNotify), 5_000);
+        t.true(notified.some(isProgressNotify));
+        t.true(periodic.nextRevision > header.revision, 'a progress notification for the watch moves its resume point');
+      }
 
       const asked = client.watch(`${transport}/asked`);
       await asked.created;

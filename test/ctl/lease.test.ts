@@ -1,19 +1,18 @@
 // lease grant, revoke, timetolive (--keys), list, keep-alive (--once and the loop): same output as etcdctl.
 import test from 'ava';
 import { Client } from '../../client/client.js';
-import { startEtcd, type Etcd } from '../client/helpers/etcd.js';
-import { mask, Renamer, reset, same, sides, start, type Sides, type Tool } from './helpers/diff.js';
+import { mask, Renamer, reset, same, startSides, start, type Servers, type Sides, type Tool } from './helpers/diff.js';
 
-let etcd: Etcd;
+let servers: Servers;
 let s: Sides;
 
 test.before(async () => {
-  etcd = await startEtcd();
-  s = sides(etcd.endpoint);
+  servers = await startSides();
+  s = servers;
 });
 
 test.after.always(async () => {
-  await etcd?.stop();
+  await servers?.stop();
 });
 
 const formats = ['simple', 'json', 'fields'];

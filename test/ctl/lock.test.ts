@@ -4,19 +4,18 @@ import test from 'ava';
 import { Client } from '../../client/client.js';
 import { Mutex } from '../../client/concurrency/mutex.js';
 import { Session } from '../../client/concurrency/session.js';
-import { startEtcd, type Etcd } from '../client/helpers/etcd.js';
-import { mask, Renamer, reset, same, sides, start, type Sides, type Tool } from './helpers/diff.js';
+import { mask, Renamer, reset, same, startSides, start, type Servers, type Sides, type Tool } from './helpers/diff.js';
 
-let etcd: Etcd;
+let servers: Servers;
 let s: Sides;
 
 test.before(async () => {
-  etcd = await startEtcd();
-  s = sides(etcd.endpoint);
+  servers = await startSides();
+  s = servers;
 });
 
 test.after.always(async () => {
-  await etcd?.stop();
+  await servers?.stop();
 });
 
 /** Recipe keys hold the lease ID in hex without leading zeros: 12 to 16 digits. */
@@ -57,42 +56,48 @@ test.serial('lock with a command: runs it holding the lock, with ETCD_LOCK_KEY a
 });
 
 test.serial('lock waits behind a holder of the other tool, in order, and an interrupted waiter withdraws', async (t) => {
-  if (s.etcd !== s.target) return t.pass('the tools share a queue only on the same server');
-  await reset(s.etcd);
-  const first = start('etcdctl', s.etcd, ['lock', 'q'], { timeoutMs: 30_000 });
+  // etcdctl speaks gRPC, which tetcd does not serve: on two servers, tetcdctl queues behind tetcdctl on the target
+  const shared = s.etcd === s.target;
+  const other: Tool = shared ? 'etcdctl' : 'tetcdctl';
+  const server = s.target;
+  await reset(server);
+  const first = start(other, server, ['lock', 'q'], { timeoutMs: 30_000 });
   t.true(await first.waitFor((out) => out.length > 0, 10_000));
-  const second = start('tetcdctl', s.etcd, ['lock', 'q', '--', 'echo', 'second'], { timeoutMs: 30_000 });
-  const client = new Client({ endpoints: [s.etcd], transport: 'http' });
+  const second = start('tetcdctl', server, ['lock', 'q', '--', 'echo', 'second'], { timeoutMs: 30_000 });
+  const client = new Client({ endpoints: [server], transport: 'http' });
   // the second has queued its key
   const deadline = Date.now() + 10_000;
   while ((await client.kv.get('q/', { prefix: true })).count < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  const third = start('etcdctl', s.etcd, ['lock', 'q', '--', 'echo', 'third'], { timeoutMs: 30_000 });
+  const third = start(other, server, ['lock', 'q', '--', 'echo', 'third'], { timeoutMs: 30_000 });
   while ((await client.kv.get('q/', { prefix: true })).count < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 300));
-  t.is(second.stdout(), '', 'tetcdctl waits while etcdctl holds the lock');
+  t.is(second.stdout(), '', `tetcdctl waits while ${other} holds the lock`);
   t.is(third.stdout(), '');
   first.signal('SIGINT');
   const [r2, r3] = await Promise.all([second.done, third.done]);
   t.is(r2.stdout, 'second\n');
   t.is(r3.stdout, 'third\n');
   t.is(r2.code, 0);
+  client.close();
 
   // a waiter interrupted before it gets the lock: "context canceled", exit 1, and its key withdrawn
-  for (const [tool] of tools) {
-    const holder = await Session.create(client, { ttlSeconds: 10 });
+  for (const [tool, endpoint] of tools) {
+    const on = new Client({ endpoints: [endpoint()], transport: 'http' });
+    await reset(endpoint());
+    const holder = await Session.create(on, { ttlSeconds: 10 });
     const mutex = new Mutex(holder, 'w');
     await mutex.lock();
-    const waiter = start(tool, s.etcd, ['lock', 'w'], { timeoutMs: 20_000 });
-    while ((await client.kv.get('w/', { prefix: true })).count < 2 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 50));
+    const waiter = start(tool, endpoint(), ['lock', 'w'], { timeoutMs: 20_000 });
+    while ((await on.kv.get('w/', { prefix: true })).count < 2 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 50));
     waiter.signal('SIGINT');
     const result = await waiter.done;
     t.is(result.code, 1, tool);
     t.is(mask(result.stderr), 'Error: context canceled\n', tool);
-    t.is((await client.kv.get('w/', { prefix: true })).count, 1, `${tool} withdrew its key`);
+    t.is((await on.kv.get('w/', { prefix: true })).count, 1, `${tool} withdrew its key`);
     await mutex.unlock();
     await holder.close();
+    on.close();
   }
-  client.close();
 });
 
 test.serial('a lock holder that is killed loses the lock once its lease expires', async (t) => {

@@ -2,19 +2,18 @@
 // byte for byte, including the parse errors people make.
 import test from 'ava';
 import type { Client } from '../../client/client.js';
-import { startEtcd, type Etcd } from '../client/helpers/etcd.js';
-import { same, sides, type Sides } from './helpers/diff.js';
+import { same, startSides, type Servers, type Sides } from './helpers/diff.js';
 
-let etcd: Etcd;
+let servers: Servers;
 let s: Sides;
 
 test.before(async () => {
-  etcd = await startEtcd();
-  s = sides(etcd.endpoint);
+  servers = await startSides();
+  s = servers;
 });
 
 test.after.always(async () => {
-  await etcd?.stop();
+  await servers?.stop();
 });
 
 async function some(client: Client): Promise<void> {

@@ -3,19 +3,18 @@
 // so both tools print the same events whatever their start-up time; each run ends once the expected output is there.
 import test from 'ava';
 import { Client } from '../../client/client.js';
-import { startEtcd, type Etcd } from '../client/helpers/etcd.js';
-import { mask, Renamer, reset, same, sides, start, type Sides, type Tool } from './helpers/diff.js';
+import { mask, Renamer, reset, same, startSides, start, type Servers, type Sides, type Tool } from './helpers/diff.js';
 
-let etcd: Etcd;
+let servers: Servers;
 let s: Sides;
 
 test.before(async () => {
-  etcd = await startEtcd();
-  s = sides(etcd.endpoint);
+  servers = await startSides();
+  s = servers;
 });
 
 test.after.always(async () => {
-  await etcd?.stop();
+  await servers?.stop();
 });
 
 /** Writes the scenario's history; returns the revision of its first write. */
@@ -36,14 +35,12 @@ async function history(endpoint: string): Promise<number> {
   }
 }
 
-/** Events of concurrent watches interleave differently run to run: compare them as a sorted list of blocks. */
-function sortBlocks(text: string): string {
-  const blocks: string[] = [];
-  for (const line of text.replace(/\n$/, '').split('\n')) {
-    if (line === 'PUT' || line === 'DELETE' || blocks.length === 0) blocks.push(line);
-    else blocks[blocks.length - 1] += '\n' + line;
-  }
-  return blocks.sort().join('\n');
+/**
+ * Events of concurrent watches interleave differently run to run, and etcdctl prints each watch from its own
+ * goroutine line by line, so even one event's lines can be split by another watch's: compare the lines as a multiset.
+ */
+function sortLines(text: string): string {
+  return text.replace(/\n$/, '').split('\n').sort().join('\n');
 }
 
 interface WatchRun {
@@ -69,7 +66,7 @@ async function watchRun(tool: Tool, endpoint: string, w: WatchRun): Promise<{ st
   const renamer = new Renamer();
   const revisions = (text: string) => text.replace(/progress notify: \d+/g, (m) => `progress notify: ${renamer.name('rev', m.slice(17))}`);
   const stdout = mask(revisions(result.stdout), renamer);
-  return { stdout: w.concurrent ? sortBlocks(stdout) : stdout, stderr: mask(result.stderr, renamer), code: result.code, complete };
+  return { stdout: w.concurrent ? sortLines(stdout) : stdout, stderr: mask(result.stderr, renamer), code: result.code, complete };
 }
 
 async function sameWatch(t: import('ava').ExecutionContext, w: WatchRun): Promise<void> {

@@ -1,15 +1,18 @@
 // Differential testing of tetcdctl against etcdctl: the same command line runs through the real etcdctl against a
-// real etcd, and through tetcdctl against the target (by default the same etcd; TETCD_CTL_TARGET=host:port points
-// tetcdctl at another server, e.g. tetcd). Both sides start from the same state (every key deleted, every lease
-// revoked, then the scenario's setup through the TypeScript client), and their stdout, stderr and exit code must be
-// equal after masking what legitimately differs between runs: revisions and IDs are renamed by order of first
-// appearance (so "the same revision twice" is still checked), timestamps of log lines are dropped.
+// real etcd, and through tetcdctl against the target: by default a tetcd member this test file starts
+// (TETCD_CTL_TARGET=etcd: the same etcd, checking tetcdctl alone; =host:port: another server). Both sides start from
+// the same state (every key deleted, every lease revoked, then the scenario's setup through the TypeScript client),
+// and their stdout, stderr and exit code must be equal after masking what legitimately differs between runs:
+// revisions, IDs and loopback ports are renamed by order of first appearance (so "the same revision twice" is still
+// checked), timestamps of log lines are dropped.
 import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { Client } from '../../../client/client.js';
 import { run as runCtl } from '../../../client/ctl/main.js';
+import { startFullIdEtcd, startTarget, type Target } from '../../client/helpers/target.js';
+import type { Etcd, EtcdOptions } from '../../client/helpers/etcd.js';
 
 export const tetcdctlBin = fileURLToPath(new URL('../../../../bin/tetcdctl', import.meta.url));
 
@@ -125,7 +128,7 @@ export function run(tool: Tool, endpoint: string, args: string[], options: RunOp
 
 // ---- masking ----
 
-type Category = 'rev' | 'id' | 'term' | 'index' | 'size' | 'hash';
+type Category = 'rev' | 'id' | 'term' | 'index' | 'size' | 'hash' | 'port';
 
 const jsonKeys: Record<string, Category> = {
   cluster_id: 'id', member_id: 'id', ID: 'id', id: 'id', leader: 'id', lease: 'id', memberID: 'id',
@@ -173,6 +176,10 @@ export function mask(text: string, renamer = new Renamer()): string {
       return category ? `"${key}" : ${renamer.name(category, value)}` : all;
     })
     .replace(/\b[0-9a-f]{16}\b/g, (hex) => renamer.name('id', hex))
+    // alarm list: memberID:<decimal>
+    .replace(/\bmemberID:(\d+)/g, (_, id: string) => `memberID:${renamer.name('id', id)}`)
+    // each side's server listens on its own ports
+    .replace(/\b127\.0\.0\.1:(\d{4,5})\b/g, (_, port: string) => `127.0.0.1:${renamer.name('port', port)}`)
     .replace(/(took = |"took":"|"Took" : )[0-9.]+(ns|µs|ms|s|m[0-9.]+s)/g, '$1<duration>')
     .replace(/\btetcdctl\b/g, 'etcdctl');
 }
@@ -184,8 +191,29 @@ export interface Sides {
   target: string;
 }
 
-export function sides(etcdEndpoint: string): Sides {
-  return { etcd: etcdEndpoint, target: process.env.TETCD_CTL_TARGET ?? etcdEndpoint };
+export interface Servers extends Sides {
+  etcdServer: Etcd;
+  /** The server tetcdctl talks to (the same etcd when TETCD_CTL_TARGET=etcd). */
+  targetServer: Target;
+  stop(): Promise<void>;
+}
+
+/** Starts the real etcd and the target (see the file header), side by side. */
+export async function startSides(options: { etcd?: EtcdOptions } = {}): Promise<Servers> {
+  const [etcdServer, target] = await Promise.all([
+    startFullIdEtcd(options.etcd),
+    process.env.TETCD_CTL_TARGET === 'etcd' ? undefined : startTarget(),
+  ]);
+  const targetServer: Target = target ?? { kind: 'etcd', endpoint: etcdServer.endpoint, clientPort: etcdServer.clientPort, stop: async () => {} };
+  return {
+    etcd: etcdServer.endpoint,
+    target: targetServer.endpoint,
+    etcdServer,
+    targetServer,
+    stop: async () => {
+      await Promise.all([etcdServer.stop(), targetServer.stop()]);
+    },
+  };
 }
 
 /** Deletes every key and revokes every lease: the state each side starts a scenario from. */
@@ -202,9 +230,13 @@ export async function reset(endpoint: string): Promise<void> {
 
 export interface Scenario<S> {
   setup?: (client: Client) => Promise<S>;
-  args: string[] | ((state: S) => string[]);
+  /** The command line; computed ones also get the side's server (host:port). */
+  args: string[] | ((state: S, endpoint: string) => string[]);
   stdin?: string | Buffer | ((state: S) => string | Buffer);
-  env?: Record<string, string>;
+  /** Environment of the command; computed ones get the side's server (host:port). */
+  env?: Record<string, string> | ((endpoint: string) => Record<string, string>);
+  /** Leave --endpoints off the command line (the scenario names the server itself, in args or env). */
+  noEndpointFlag?: boolean;
   /** Extra masking, applied before the standard one. */
   mask?: (text: string) => string;
   /** Skip the reset (the scenario depends on earlier state). */
@@ -234,12 +266,13 @@ async function runScenario<S>(tool: Tool, endpoint: string, scenario: Scenario<S
       client.close();
     }
   }
-  const args = typeof scenario.args === 'function' ? scenario.args(state) : scenario.args;
+  const args = typeof scenario.args === 'function' ? scenario.args(state, endpoint) : scenario.args;
   const stdin = typeof scenario.stdin === 'function' ? scenario.stdin(state) : scenario.stdin;
   const options: RunOptions = {};
   if (stdin !== undefined) options.stdin = stdin;
-  if (scenario.env) options.env = scenario.env;
-  const result = tool === 'tetcdctl' && !scenario.process ? await runInProcess(endpoint, args, options) : await run(tool, endpoint, args, options);
+  if (scenario.env) options.env = typeof scenario.env === 'function' ? scenario.env(endpoint) : scenario.env;
+  const flagEndpoint = scenario.noEndpointFlag ? '' : endpoint;
+  const result = tool === 'tetcdctl' && !scenario.process ? await runInProcess(flagEndpoint, args, options) : await run(tool, flagEndpoint, args, options);
   const extra = scenario.mask ?? ((s: string) => s);
   const renamer = new Renamer();
   return { stdout: mask(extra(result.stdout), renamer), stderr: mask(extra(result.stderr), renamer), code: result.code };
