@@ -73,6 +73,8 @@ interface Host {
   /** Ports held by a main-thread cell, for draining at stop. */
   ports: Map<string, MessagePort>;
   started?: Promise<void>;
+  /** The module's default export, once imported (main-thread and deterministic cells). */
+  loaded?: Promise<unknown>;
   stoppedSignal?: () => void;
 }
 
@@ -133,6 +135,11 @@ export class ActorSystem extends EventEmitter {
     const names = [ROOT, ...this.order];
     for (let i = 0; i < names.length; i++) {
       for (let j = i + 1; j < names.length; j++) this.connect(names[i]!, names[j]!);
+    }
+    if (this.sim) {
+      // Load every module before simulated time starts: an import is real I/O, and a runWhile waiting on one would
+      // advance the simulated clock by however long the disk took, so one seed could give two traces.
+      await Promise.all([ROOT, ...this.order].map((name) => this.loadFactory(this.hosts.get(name)!)));
     }
     await this.startHost(this.hosts.get(ROOT)!);
     for (const name of this.order) {
@@ -298,11 +305,19 @@ export class ActorSystem extends EventEmitter {
     }
   }
 
+  /** The actor's factory: given in its spec, or its module's default export (imported once). */
+  private async loadFactory(host: Host): Promise<unknown> {
+    const spec = host.spec;
+    if (spec.factory) return spec.factory;
+    host.loaded ??= import(String(spec.module)).then((module: ActorModule) => module.default);
+    return host.loaded;
+  }
+
   private startHost(host: Host): Promise<void> {
     if (host.cell) {
       const spec = host.spec;
       host.started = (async () => {
-        const factory = spec.factory ?? ((await import(String(spec.module))) as ActorModule).default;
+        const factory = await this.loadFactory(host);
         await host.cell!.start(factory as (c: unknown, k: unknown) => Behaviour<Message>, spec.config);
       })();
       return host.started;
