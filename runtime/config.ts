@@ -32,6 +32,8 @@ export interface MemberConfig {
   logLevel: LogLevel;
   /** Skip fdatasync (for benchmarks that compare without durability only; never the default). */
   unsafeNoFsync: boolean;
+  /** How often every watch stream gets a progress notification (etcd's --experimental-watch-progress-notify-interval). */
+  watchProgressNotifyIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -43,7 +45,7 @@ const quotaMaxBytes = 8 * 1024 * 1024 * 1024;
 
 interface FlagSpec {
   env: string;
-  kind: 'string' | 'int' | 'bool' | 'urls';
+  kind: 'string' | 'int' | 'bool' | 'urls' | 'duration';
   defaultValue: string;
   help: string;
 }
@@ -67,7 +69,31 @@ const flags: Record<string, FlagSpec> = {
   'max-txn-ops': { env: 'TETCD_MAX_TXN_OPS', kind: 'int', defaultValue: '128', help: 'Maximum number of operations permitted in a transaction.' },
   'log-level': { env: 'TETCD_LOG_LEVEL', kind: 'string', defaultValue: 'info', help: "Configures log level. Only supports debug, info, warn, error." },
   'unsafe-no-fsync': { env: 'TETCD_UNSAFE_NO_FSYNC', kind: 'bool', defaultValue: 'false', help: 'Disables fsync, unsafe, will cause data loss.' },
+  'experimental-watch-progress-notify-interval': {
+    env: 'TETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL',
+    kind: 'duration',
+    defaultValue: '10m0s',
+    help: 'Duration of periodic watch progress notifications.',
+  },
 };
+
+const durationUnitsMs: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** A Go duration ("10m0s", "1.5s", "250ms") in milliseconds, as etcd's duration flags take them. */
+export function parseDurationMs(text: string): number | undefined {
+  if (text === '0') return 0;
+  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  let total = 0;
+  let at = 0;
+  while (at < text.length) {
+    part.lastIndex = at;
+    const m = part.exec(text);
+    if (!m) return undefined;
+    total += Number(m[1]) * durationUnitsMs[m[2]!]!;
+    at = part.lastIndex;
+  }
+  return at === 0 ? undefined : total;
+}
 
 export function usage(): string {
   const lines = ['Usage: tetcd [flags]', '', 'Flags (each also read from the TETCD_* environment variable shown):'];
@@ -119,6 +145,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
     return text === 'true' || text === '1';
   };
   const urls = (name: string): string[] => parseUrls(name, raw(name));
+  const durationMs = (name: string): number => {
+    const text = raw(name);
+    const value = parseDurationMs(text);
+    if (value === undefined) throw new ConfigError(`invalid value "${text}" for flag -${name}: parse error`);
+    return value;
+  };
 
   const name = raw('name');
   const initialAdvertisePeerUrls = urls('initial-advertise-peer-urls');
@@ -156,6 +188,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
     maxTxnOps: int('max-txn-ops', 1),
     logLevel: parseLogLevelFlag(raw('log-level')),
     unsafeNoFsync: bool('unsafe-no-fsync'),
+    watchProgressNotifyIntervalMs: durationMs('experimental-watch-progress-notify-interval'),
   };
   const mine = [...initialCluster.get(name)!].sort().join(',');
   if (mine !== [...initialAdvertisePeerUrls].sort().join(',')) {

@@ -156,6 +156,8 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
     lease: 'lease',
     snapshot: 'snapshot',
     snapshotCount: config.snapshotCount,
+    // etcd keeps its default interval when the flag is 0
+    ...(config.watchProgressNotifyIntervalMs > 0 ? { progressNotifyIntervalMs: Math.max(1, Math.round(config.watchProgressNotifyIntervalMs)) } : {}),
     membersTo: ['transport', 'gateway'],
     leaseTTLMinSeconds: minimumTtlSeconds(config.electionTimeoutMs),
   };

@@ -192,3 +192,42 @@ test('a write sent as soon as the member listens waits for its first leader inst
     await cluster.stop();
   }
 });
+
+test('--experimental-watch-progress-notify-interval: a watcher that asked for progress gets it on that period', async (t) => {
+  const { cluster, m } = await standalone(['--experimental-watch-progress-notify-interval', '300ms']);
+  const controller = new AbortController();
+  try {
+    await m.call('/v3/kv/put', { key: b64('p'), value: b64('1') });
+    const watch = await fetch(`${m.clientUrl}/v3/watch`, {
+      method: 'POST',
+      body: JSON.stringify({ create_request: { key: b64('p'), progress_notify: true } }),
+      signal: controller.signal,
+    });
+    const reader = watch.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffered = '';
+    const lines: Array<{ result?: { created?: boolean; events?: unknown[]; header?: { revision?: string } } }> = [];
+    const started = Date.now();
+    while (lines.filter((l) => !l.result?.created).length < 2 && Date.now() - started < 10_000) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += decoder.decode(value, { stream: true });
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        if (line) lines.push(JSON.parse(line));
+      }
+    }
+    const progress = lines.filter((l) => !l.result?.created);
+    t.true(progress.length >= 2, `progress notifications: ${JSON.stringify(lines)}`);
+    for (const p of progress) {
+      t.is(p.result?.events, undefined);
+      t.is(p.result?.header?.revision, '2');
+    }
+    t.true(Date.now() - started < 5_000, 'they came on the 300 ms period, not the default 10 minutes');
+  } finally {
+    controller.abort();
+    await cluster.stop();
+  }
+});

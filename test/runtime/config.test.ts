@@ -112,3 +112,14 @@ function runNode(source: string): Promise<string> {
     child.on('error', reject);
   });
 }
+
+test('the watch progress interval takes Go durations, as etcd does', (t) => {
+  t.is(config([]).watchProgressNotifyIntervalMs, 600_000);
+  t.is(config(['--experimental-watch-progress-notify-interval', '1.5s']).watchProgressNotifyIntervalMs, 1_500);
+  t.is(config(['--experimental-watch-progress-notify-interval=1h2m3s']).watchProgressNotifyIntervalMs, 3_723_000);
+  t.is(config(['--experimental-watch-progress-notify-interval', '250ms']).watchProgressNotifyIntervalMs, 250);
+  t.is(config([], { TETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL: '0' }).watchProgressNotifyIntervalMs, 0);
+  for (const bad of ['10', '5 s', 's', '1x', '']) {
+    t.throws(() => config(['--experimental-watch-progress-notify-interval', bad]), { instanceOf: ConfigError }, bad);
+  }
+});
