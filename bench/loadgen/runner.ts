@@ -225,7 +225,7 @@ async function runPutter(
     const drainUntil = performance.now() + limits.watchDrainMs;
     let lastEvents = eventsNow();
     let lastChangeMs = performance.now();
-    while (performance.now() < drainUntil && lastEvents - baseline < expectedEvents) {
+    while (performance.now() < drainUntil && lastEvents - baseline < expectedEvents && performance.now() - lastChangeMs < limits.watchDrainIdleMs) {
       await sleep(20);
       const e = eventsNow();
       if (e !== lastEvents) {
