@@ -76,21 +76,21 @@ export const compareWorkloads: CompareWorkload[] = [
     shape: (t) => ({ clients: 20, connections: 20, workers: 2, total: 0, durationMs: t.durationMs, warmupMs: t.warmupMs, rate: 0, workload: { type: 'lease-keepalive', leases: 10_000, ttlSeconds: 600, streams: 20, batch: 25 } }),
   },
   {
-    // 20 puts at 20/s offer 200,000 events/s to 10,000 watchers, more than either server delivers here: the rate
-    // measured is the server's, not the putter's
+    // 40 puts at 100/s offer 1,000,000 events/s to 10,000 watchers (400,000 in all), far more than either server
+    // delivers here: the rate measured is the server's, not the putter's
     id: 'watch-10k',
-    title: 'watch fan-out, 10,000 watchers on one key (10 streams x 1,000), 20 puts at 20/s',
+    title: 'watch fan-out, 10,000 watchers on one key (10 streams x 1,000), 40 puts at 100/s',
     clusterSizes: both,
     metric: 'events',
-    shape: () => ({ clients: 10, connections: 10, workers: 2, total: 0, durationMs: 0, warmupMs: 0, rate: 0, workload: { type: 'watch', streams: 10, watchersPerStream: 1_000, key: 'bench-watch', putRate: 20, putTotal: 20, valueSizeBytes: 32 } }),
+    shape: () => ({ clients: 10, connections: 10, workers: 2, total: 0, durationMs: 0, warmupMs: 0, rate: 0, workload: { type: 'watch', streams: 10, watchersPerStream: 1_000, key: 'bench-watch', putRate: 100, putTotal: 40, valueSizeBytes: 32 } }),
   },
   {
-    // 10 puts at 5/s offer 500,000 events/s to 100,000 watchers (1,000,000 events in all)
+    // 20 puts at 20/s offer 2,000,000 events/s to 100,000 watchers (2,000,000 events in all)
     id: 'watch-100k',
-    title: 'watch fan-out, 100,000 watchers on one key (20 streams x 5,000), 10 puts at 5/s',
+    title: 'watch fan-out, 100,000 watchers on one key (20 streams x 5,000), 20 puts at 20/s',
     clusterSizes: [1],
     metric: 'events',
     paths: ['best'],
-    shape: () => ({ clients: 20, connections: 20, workers: 2, total: 0, durationMs: 0, warmupMs: 0, rate: 0, workload: { type: 'watch', streams: 20, watchersPerStream: 5_000, key: 'bench-watch', putRate: 5, putTotal: 10, valueSizeBytes: 32 } }),
+    shape: () => ({ clients: 20, connections: 20, workers: 2, total: 0, durationMs: 0, warmupMs: 0, rate: 0, workload: { type: 'watch', streams: 20, watchersPerStream: 5_000, key: 'bench-watch', putRate: 20, putTotal: 20, valueSizeBytes: 32 } }),
   },
 ];

@@ -56,6 +56,8 @@ export const limits = {
   watchDrainMs: 30_000,
   /** ...and how long it waits once they stop coming. */
   watchDrainIdleMs: 3_000,
+  /** Puts of a watch run's writer in flight at once (each on its own connection). */
+  watchPutsInFlightMax: 8,
   /** Highest latency the histograms track, in microseconds (anything slower is clamped and flagged). */
   latencyUsMax: 120_000_000,
   /** Width of the timestamp written at the start of a watched value (microseconds, zero-padded decimal). */
