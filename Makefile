@@ -8,11 +8,12 @@ DATA_DIR ?= default.tetcd
 
 all: build
 
-# npm ci when node_modules is missing or older than the lock file.
+# npm ci when node_modules is missing or older than the lock file. A node_modules that is a symlink (a git worktree
+# sharing another checkout's packages) is never reinstalled from here: npm ci would empty the directory it points to.
 $(STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	@if [ -L node_modules ]; then echo "node_modules is a symlink to shared packages: not running npm ci in this checkout"; else npm ci --no-audit --no-fund; fi
 	@node scripts/check-native.mjs
-	@touch $@
+	@if [ -L node_modules ]; then touch -c $@; else touch $@; fi
 
 build: $(STAMP)
 	@rm -rf dist

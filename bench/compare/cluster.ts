@@ -79,6 +79,57 @@ async function answersPut(clientUrl: string): Promise<boolean> {
   }
 }
 
+/** One JSON request; resolves the answer's body on HTTP 200, undefined otherwise. */
+async function postJson(clientUrl: string, route: string, body: string): Promise<string | undefined> {
+  const u = new URL(clientUrl);
+  let connection: HttpConnection | undefined;
+  try {
+    connection = await HttpConnection.connect(u.hostname, Number(u.port), 1, 1_000);
+    const c = connection;
+    return await new Promise<string | undefined>((resolve) => {
+      let status = 0;
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => resolve(undefined), 2_000);
+      c.send(postRequest(route, c.hostHeader, body), {
+        head: (h) => {
+          status = h.status;
+        },
+        data: (bytes) => chunks.push(Buffer.from(bytes)),
+        end: () => {
+          clearTimeout(timer);
+          resolve(status === 200 ? Buffer.concat(chunks).toString('utf8') : undefined);
+        },
+        fail: () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        },
+      });
+    });
+  } catch {
+    return undefined;
+  } finally {
+    connection?.close();
+  }
+}
+
+/**
+ * The client URL of the member that leads now, from the members' maintenance status (the member whose own id is
+ * the leader id it reports); undefined when no member says it leads within the wait.
+ */
+export async function leaderClientUrl(clientUrls: string[], waitMs = 10_000): Promise<string | undefined> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    for (const url of clientUrls) {
+      const body = await postJson(url, '/v3/maintenance/status', '{}');
+      if (body === undefined) continue;
+      const status = JSON.parse(body) as { header?: { member_id?: string }; leader?: string };
+      if (status.leader !== undefined && status.leader !== '0' && status.leader === status.header?.member_id) return url;
+    }
+    if (Date.now() > deadline) return undefined;
+    await sleep(100);
+  }
+}
+
 function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -21,7 +21,7 @@ import { HttpConnection, postRequest } from '../loadgen/http1.js';
 import { describeMachine, sampleProcesses } from '../loadgen/proc-stats.js';
 import { runLoad, type RunResult } from '../loadgen/runner.js';
 import type { RunOptions } from '../loadgen/workload.js';
-import { startCluster, type RunningCluster } from './cluster.js';
+import { leaderClientUrl, startCluster, type RunningCluster } from './cluster.js';
 import { compareWorkloads, type CompareWorkload } from './matrix.js';
 import { renderResults } from './results-md.js';
 import { servers, type ServerDefinition } from './servers.js';
@@ -217,7 +217,7 @@ export async function runCompare(settings: CompareSettings): Promise<CompareRepo
           };
           const unavailable = report.unavailable.get(def.name);
           if (unavailable !== undefined || performance.now() > deadline) {
-            for (const w of workloads) for (const [p] of paths) record(w, p, '', unavailable ?? 'skipped: time budget spent');
+            for (const w of workloads) for (const [p] of paths) if (w.paths === undefined || w.paths.includes(p)) record(w, p, '', unavailable ?? 'skipped: time budget spent');
             continue;
           }
           const label = `${def.name}-${size}m-r${round}`;
@@ -229,15 +229,22 @@ export async function runCompare(settings: CompareSettings): Promise<CompareRepo
             const reason = error instanceof Error ? error.message : String(error);
             log(`${label}: ${reason}`);
             if (round === 1) report.unavailable.set(def.name, reason.replace(baseDir, '<tmp>'));
-            for (const w of workloads) for (const [p] of paths) record(w, p, '', `n/a: ${def.name} did not start`);
+            for (const w of workloads) for (const [p] of paths) if (w.paths === undefined || w.paths.includes(p)) record(w, p, '', `n/a: ${def.name} did not start`);
             continue;
           }
           if (!report.serverCommands.has(`${def.name} ${size}`)) report.serverCommands.set(`${def.name} ${size}`, cluster.members.map((m) => m.commandLine.replace(baseDir, '<tmp>')));
           try {
             for (const workload of workloads) {
               if (workload.presetKey !== undefined) await presetKey(cluster.clientUrls[0]!, workload.presetKey);
+              let endpoints = cluster.clientUrls;
+              if (workload.toLeader === true && size > 1) {
+                const leader = await leaderClientUrl(cluster.clientUrls);
+                if (leader === undefined) log(`${label} ${workload.id}: no member says it leads; the load goes to every member`);
+                else endpoints = [leader];
+              }
               for (const [pathKind, driver] of paths) {
-                const options: RunOptions = { ...workload.shape({ durationMs: settings.durationMs, warmupMs: settings.warmupMs }), driver, endpoints: cluster.clientUrls };
+                if (workload.paths !== undefined && !workload.paths.includes(pathKind)) continue;
+                const options: RunOptions = { ...workload.shape({ durationMs: settings.durationMs, warmupMs: settings.warmupMs }), driver, endpoints };
                 // HTTP/1.1 servers (Go's included) answer a connection's pipelined requests one after another: on the
                 // JSON path every client slot gets its own connection, as wrk's connections do
                 if (driver === 'http') options.connections = Math.max(options.connections, options.clients);

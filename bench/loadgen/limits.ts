@@ -49,8 +49,15 @@ export const limits = {
   requestTimeoutMs: 30_000,
   /** How long creating all watchers of a run may take before the run fails. */
   watchCreateTimeoutMs: 180_000,
-  /** How long the watch workload waits for the last events to arrive after its last put. */
-  watchDrainMs: 5_000,
+  /**
+   * How long the watch workload waits for the last events after its last put while they keep coming (a server
+   * behind on a fan-out is still measured to the end of its backlog)...
+   */
+  watchDrainMs: 30_000,
+  /** ...and how long it waits once they stop coming. */
+  watchDrainIdleMs: 3_000,
+  /** Puts of a watch run's writer in flight at once (each on its own connection). */
+  watchPutsInFlightMax: 8,
   /** Highest latency the histograms track, in microseconds (anything slower is clamped and flagged). */
   latencyUsMax: 120_000_000,
   /** Width of the timestamp written at the start of a watched value (microseconds, zero-padded decimal). */
@@ -63,6 +70,7 @@ assert(limits.connectTimeoutMs < limits.runMsMax, 'connecting must fit in a run'
 assert(limits.requestTimeoutMs < limits.runMsMax, 'a request timeout must fit in a run');
 assert(limits.keepAliveBatchMax <= limits.leasesMax, 'a keep-alive batch cannot exceed the leases');
 assert(limits.watchCreateWindow <= limits.watchersMax, 'create window larger than all watchers');
+assert(limits.watchDrainIdleMs < limits.watchDrainMs, 'the idle wait must fit the drain');
 assert(limits.watchCreateTimeoutMs < limits.runMsMax, 'watch creation must fit in a run');
 assert(limits.gatewayWatchStallMs * (limits.gatewayWatchRetriesMax + 1) < limits.watchCreateTimeoutMs, 'gateway retries must fit the create timeout');
 assert(limits.latencyUsMax > limits.requestTimeoutMs * 1000, 'histogram must cover the request timeout');

@@ -188,8 +188,10 @@ export async function runLoad(requested: RunOptions): Promise<RunResult> {
 }
 
 /**
- * The watch runs' writer: one client on this thread puts stamped values to the watched key at --put-rate, one at a
- * time, then waits until every watcher has seen every put (or the drain deadline passes).
+ * The watch runs' writer: puts stamped values to the watched key at --put-rate on this thread, each when it is due
+ * whether or not the ones before it were answered (up to a few in flight, one per connection), so a server that is
+ * slow to answer a write while it fans out the last one still gets the offered rate. Then it waits until every
+ * watcher has seen every put (or the drain deadline passes).
  */
 async function runPutter(
   options: RunOptions,
@@ -197,7 +199,8 @@ async function runPutter(
   handles: WorkerHandle[],
   watchers: number,
 ): Promise<Omit<WatchFigures, 'watchers' | 'createSeconds' | 'eventLatency'> & { putErrorSamples: string[] }> {
-  const driver = createDriver(options.driver, { endpoints: options.endpoints.slice(0, 1), connections: 1, clients: 1 });
+  const slotsMax = Math.max(1, Math.min(limits.watchPutsInFlightMax, w.putTotal));
+  const driver = createDriver(options.driver, { endpoints: options.endpoints.slice(0, 1), connections: slotsMax, clients: slotsMax });
   await driver.open();
   const key = Buffer.from(w.key);
   const intervalMs = 1000 / w.putRate;
@@ -207,25 +210,39 @@ async function runPutter(
   let puts = 0;
   let putErrors = 0;
   const putErrorSamples: string[] = [];
+  const freeSlots = Array.from({ length: slotsMax }, (_, i) => i);
+  let slotFreed: (() => void) | undefined;
+  const waitForSlot = (): Promise<void> =>
+    new Promise((resolve) => {
+      slotFreed = resolve;
+    });
   try {
     for (let i = 0; i < w.putTotal; i++) {
       const due = started + i * intervalMs;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
+      while (freeSlots.length === 0) await waitForSlot();
+      const slot = freeSlots.pop()!;
       // a failed put (an overloaded server timing out) is counted, not fatal: its events are simply not expected
-      const error = await new Promise<Error | undefined>((resolve) => driver.put(0, key, stampedValue(w.valueSizeBytes), resolve));
-      if (error === undefined) puts++;
-      else {
-        putErrors++;
-        if (putErrorSamples.length < 3) putErrorSamples.push(error.message);
-      }
+      driver.put(slot, key, stampedValue(w.valueSizeBytes), (error) => {
+        if (error === undefined) puts++;
+        else {
+          putErrors++;
+          if (putErrorSamples.length < 3) putErrorSamples.push(error.message);
+        }
+        freeSlots.push(slot);
+        const wake = slotFreed;
+        slotFreed = undefined;
+        wake?.();
+      });
     }
+    while (freeSlots.length < slotsMax) await waitForSlot();
     const expectedEvents = puts * watchers;
     // progress reports arrive every 100 ms: the end time is known to that precision, fine for runs of seconds
     const drainUntil = performance.now() + limits.watchDrainMs;
     let lastEvents = eventsNow();
     let lastChangeMs = performance.now();
-    while (performance.now() < drainUntil && lastEvents - baseline < expectedEvents) {
+    while (performance.now() < drainUntil && lastEvents - baseline < expectedEvents && performance.now() - lastChangeMs < limits.watchDrainIdleMs) {
       await sleep(20);
       const e = eventsNow();
       if (e !== lastEvents) {

@@ -18,6 +18,8 @@ const port = parentPort!;
 // capture a stack trace; nothing in a worker reads one, and their cost showed as ~10% of the gRPC driver's CPU.
 Error.stackTraceLimit = 0;
 const errorSamplesMax = 5;
+/** Pause of a client slot after a failed request before its next one. */
+const errorPauseMs = 10;
 
 function post(message: FromWorker): void {
   port.postMessage(message);
@@ -68,6 +70,9 @@ class WorkerRun {
       // grants run many at a time over the connections, and each keep-alive stream gets a connection of its own
       this.connections = Math.max(this.connections, share(o.workload.streams, this.index, this.count));
       slots = Math.max(slots, limits.leaseGrantConcurrency);
+      // uWebSockets.js (tetcd's gateway) closes a connection on which a request arrives before the answer to the one
+      // before it is sent, so on HTTP/1.1 the grants in flight get a connection each instead of a pipeline
+      if (o.driver === 'http') this.connections = Math.max(this.connections, slots);
     }
     this.driver = createDriver(o.driver, { endpoints: o.endpoints, connections: this.connections, clients: slots });
     await this.driver.open();
@@ -202,7 +207,10 @@ class WorkerRun {
           } else this.error(error);
         }
         if (issuedMeasured >= totalShare && this.inFlight === 0) this.endMeasure();
-        state.issue();
+        // a broken connection fails each request at once, inside send: re-issuing at once would spin (or recurse)
+        // without ever letting the end-of-run timers fire, so a failed slot pauses before its next request
+        if (error === undefined) state.issue();
+        else setTimeout(state.issue, errorPauseMs);
       };
       return state;
     });

@@ -122,3 +122,88 @@ test('RESULTS.md: medians per cell, ratio against the first server, n/a for an u
   t.true(md.includes('/usr/bin/etcd --name m0'));
   t.true(md.includes('--endpoints <cluster>'));
 });
+
+function putRun(server: string, clusterSize: number, workloadId: string, path: 'best' | 'json', throughput: number, p99Us: number): Measurement {
+  const h = createHistogram();
+  for (let i = 0; i < 10; i++) recordUs(h, p99Us);
+  return {
+    server,
+    clusterSize,
+    round: 1,
+    workload: compareWorkloads.find((w) => w.id === workloadId)!,
+    path,
+    command: 'x',
+    result: { ...fakeResult(throughput, p99Us), latency: summarize(h) },
+    figures: { cores: 0.5, rssMaxBytes: 1, rssBeforeBytes: 1 },
+  };
+}
+
+function reportOf(measurements: Measurement[]): CompareReport {
+  return {
+    settings: { durationMs: 2000, warmupMs: 1000, rounds: 1, clusterSizes: [1, 3], serverNames: ['etcd', 'tetcd'], workloadIds: undefined, budgetMs: 60_000, out: 'x' },
+    machine: '2 x CPU',
+    loadAverage: [1, 2],
+    startedAt: '2026-01-01T00:00:00.000Z',
+    elapsedSeconds: 10,
+    gitCommit: 'abc123',
+    calibration: [],
+    calibrationCommands: [],
+    unavailable: new Map(),
+    measurements,
+    serverCommands: new Map(),
+  };
+}
+
+test('Targets: best etcd gRPC put rate against tetcd\'s faster path, p99 at the same concurrency; unmeasured watch', (t) => {
+  const md = renderResults(
+    reportOf([
+      putRun('etcd', 1, 'put-1', 'best', 1_000, 1_000),
+      putRun('etcd', 1, 'put-256', 'best', 6_000, 100_000),
+      putRun('tetcd', 1, 'put-1', 'best', 400, 2_000),
+      putRun('tetcd', 1, 'put-256', 'best', 8_000, 80_000),
+      putRun('tetcd', 1, 'put-256', 'json', 9_500, 90_000),
+      putRun('etcd', 3, 'put-256', 'best', 4_000, 100_000),
+      putRun('tetcd', 3, 'put-256', 'best', 4_400, 200_000),
+    ]),
+  );
+  t.regex(md, /## Targets/);
+  // 9,500 over HTTP against 6,000: 1.58x, p99 90 ms against etcd's 100 ms at 256 clients
+  t.regex(md, /\*\*met\*\*: single-member durable puts .* tetcd's best: 9,500\/s \(put-256, HTTP, p99 90\.0ms; etcd's p99 at that concurrency 100\.0ms\): \*\*1\.58x\*\*, p99 equal or better/);
+  t.regex(md, /put-1: 0\.40x \(tetcd 400\/s WS/);
+  t.regex(md, /\*\*not met\*\*: 3-member durable puts .*\*\*1\.10x\*\*/);
+  t.regex(md, /\*\*not measured\*\*: watch fan-out at 100,000 watchers/);
+});
+
+test('Targets: a faster tetcd put with a worse p99 does not meet the single-member target', (t) => {
+  const md = renderResults(reportOf([putRun('etcd', 1, 'put-64', 'best', 5_000, 10_000), putRun('tetcd', 1, 'put-64', 'best', 10_000, 20_000)]));
+  t.regex(md, /\*\*not met\*\*: single-member durable puts .*\*\*2\.00x\*\*, p99 worse/);
+});
+
+test('the leader is the member whose status names itself as leader', async (t) => {
+  const { leaderClientUrl } = await import('../../bench/compare/cluster.js');
+  const http = await import('node:http');
+  const servers = ['1', '2', '3'].map((id) =>
+    http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        t.is(req.url, '/v3/maintenance/status');
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ header: { member_id: id }, leader: '2' }));
+      });
+    }),
+  );
+  try {
+    const urls = await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<string>((resolve) =>
+            s.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as import('node:net').AddressInfo).port}`)),
+          ),
+      ),
+    );
+    t.is(await leaderClientUrl(urls), urls[1]);
+    t.is(await leaderClientUrl([urls[0]!, urls[2]!], 300), undefined);
+  } finally {
+    for (const s of servers) s.close();
+  }
+});

@@ -223,23 +223,40 @@ export class HttpJsonDriver implements Driver {
     };
   }
 
+  /**
+   * Keep-alives go as a batch per POST on the stream's own connection. A batch's answers can all arrive before its
+   * response ends; the next batch waits for that end, since a request pipelined behind an unfinished answer makes
+   * uWebSockets.js (tetcd's gateway) close the connection.
+   */
   keepAlive(connection: number, sink: KeepAliveSink): KeepAliveStream {
     let closed = false;
+    let inFlight = false;
+    let queued: { leaseIds: string[]; ended: () => void } | undefined;
+    const send = (leaseIds: string[], ended: () => void): void => {
+      const c = this.connection(connection);
+      const body = leaseIds.map((id) => `{"ID":"${id}"}`).join('\n');
+      inFlight = true;
+      c.send(
+        postRequest(this.prefix + '/lease/keepalive', c.hostHeader, body),
+        new LineStreamSink(
+          (buf, start, end) => scanKeepAliveMessage(buf, start, end, sink),
+          (error) => {
+            inFlight = false;
+            if (closed) return;
+            if (error !== undefined) return sink.failed(error);
+            ended();
+            const next = queued;
+            queued = undefined;
+            if (next !== undefined) send(next.leaseIds, next.ended);
+          },
+        ),
+      );
+    };
     return {
       send: (leaseIds: string[], ended: () => void) => {
-        const c = this.connection(connection);
-        const body = leaseIds.map((id) => `{"ID":"${id}"}`).join('\n');
-        c.send(
-          postRequest(this.prefix + '/lease/keepalive', c.hostHeader, body),
-          new LineStreamSink(
-            (buf, start, end) => scanKeepAliveMessage(buf, start, end, sink),
-            (error) => {
-              if (closed) return;
-              if (error !== undefined) sink.failed(error);
-              else ended();
-            },
-          ),
-        );
+        if (!inFlight) return send(leaseIds, ended);
+        if (queued !== undefined) return sink.failed(new ConnectionError('keep-alive batch sent while two were outstanding'));
+        queued = { leaseIds, ended };
       },
       close: () => {
         closed = true;
