@@ -1,13 +1,19 @@
 // The lease actor: a shell over the lessor. It learns grants, revokes and checkpoints from the mvcc actor (the
-// replicated lease table lives there), learns leadership from raft, renews leases for keep-alives, and — on the
-// leader only — proposes a revoke through raft for every lease whose time is up and checkpoints renewed leases'
-// remaining time, both at bounded rates, on a fixed tick. What it does with each input lives in driver.ts, which the
-// raft simulator test drives too.
+// replicated lease table lives there), learns leadership from raft, and — on the leader only — renews leases for
+// keep-alives, proposes a revoke through raft for every lease whose time is up, and checkpoints remaining time.
+//
+// The rule for keep-alives: an answered renewal is in the log. Each turn's keep-alives renew at once and their
+// leases' new remaining times go to raft as one checkpoint proposal (not rate-limited); the keep-alives are answered
+// when raft reports that proposal applied, so a leader lost right after answering cannot take the renewal with it.
+// The commit in this member's term also proves it led, so no ReadIndex round is needed. Renewals whose checkpoint
+// failed are left to the periodic checkpoint, which runs with expiry on a fixed tick, each at a bounded rate. What
+// the actor does with each input lives in driver.ts, which the raft simulator test drives too.
 import { defineActor } from '../../runtime/actor.js';
-import { Errors, etcdError } from '../api/errors.js';
+import { Errors, etcdError, EtcdError } from '../api/errors.js';
 import type { InternalOp } from '../api/internal.js';
 import type { RaftProtocol } from '../raft/protocol.js';
-import { applyLeaderChange, applyLeaseEvents, keepAlive, leaseOpPayload, tickProposals } from './driver.js';
+import { assert } from '../../runtime/assert.js';
+import { applyLeaderChange, applyLeaseEvents, KeepAliveCheckpoints, leaseOpPayload, tickProposals } from './driver.js';
 import { Lessor } from './lessor.js';
 import type { LeaseProtocol, LeaseStats } from './protocol.js';
 
@@ -28,9 +34,14 @@ export const leaseLimits = {
   checkpointRatePerSecondDefault: 4_000,
   /** A revoke proposed and not applied within this is proposed again. */
   revokeRetryMs: 3_000,
-  /** Keep-alive batches waiting for raft to confirm this member still leads; more are refused as too many. */
-  confirmationsPendingMax: 10_000,
+  /** Renewals waiting for their checkpoint to apply (about a second of keep-alives at 100,000/s); more are refused as too many. */
+  keepAliveRenewalsPendingMax: 100_000,
+  /** Leases in one keep-alive checkpoint entry (about 20 bytes each): a turn with more proposes several entries. */
+  keepAliveCheckpointLeasesMax: 10_000,
 } as const;
+
+assert(leaseLimits.keepAliveCheckpointLeasesMax <= leaseLimits.keepAliveRenewalsPendingMax, 'one checkpoint entry fits in the pending renewals');
+assert(leaseLimits.tickMsDefault < leaseLimits.revokeRetryMs, 'a revoke is retried only after ticks have passed');
 
 export default defineActor<LeaseProtocol, LeaseActorConfig>((ctx, config) => {
   const tickMs = config.tickMs ?? leaseLimits.tickMsDefault;
@@ -45,24 +56,10 @@ export default defineActor<LeaseProtocol, LeaseActorConfig>((ctx, config) => {
   const raft = ctx.ref<RaftProtocol>(config.raft);
   const stats: LeaseStats = { leases: 0, isLeader: false, revokesProposed: 0, checkpointsProposed: 0, renewals: 0 };
   let nextId = 1;
-  /** The term raft last reported; a confirmation counts only if leadership did not change while it was asked. */
-  let term = 0;
-  /** Keep-alive answers waiting for a ReadIndex round, by read id. */
-  const confirmations = new Map<number, { term: number; resolve: () => void; reject: (error: Error) => void }>();
-
-  /**
-   * Resolves once raft has confirmed, by a heartbeat round with a quorum (ReadIndex), that this member still led
-   * after the request came. A leader cut off from its peers still believes it leads until check-quorum makes it step
-   * down; renewals it answered meanwhile would count nowhere, and a client talking to it would learn only when its
-   * lease is gone. Refusing them sends the client to another member, which forwards to the real leader. (etcd does
-   * the same since 3.4.25 / 3.5.8.)
-   */
-  const confirmLeadership = (): Promise<void> => {
-    if (confirmations.size >= leaseLimits.confirmationsPendingMax) return Promise.reject(etcdError(Errors.tooManyRequests));
-    const id = nextId++;
-    if (!raft.tell({ type: 'readIndex', ids: [id] })) return Promise.reject(etcdError(Errors.tooManyRequests));
-    return new Promise<void>((resolve, reject) => confirmations.set(id, { term, resolve, reject }));
-  };
+  const keepAlives = new KeepAliveCheckpoints({
+    renewalsPendingMax: leaseLimits.keepAliveRenewalsPendingMax,
+    leasesPerEntryMax: leaseLimits.keepAliveCheckpointLeasesMax,
+  });
 
   const propose = (ops: InternalOp[]): void => {
     const proposals = ops.map((op) => ({ id: nextId++, payload: leaseOpPayload(config.memberId, op) }));
@@ -88,37 +85,21 @@ export default defineActor<LeaseProtocol, LeaseActorConfig>((ctx, config) => {
           applyLeaseEvents(lessor, message, ctx.clock.now());
           return;
         case 'leaderChanged':
-          term = message.term;
+          keepAlives.leaderChanged(message.term, message.isLeader);
           if (applyLeaderChange(lessor, message.isLeader, ctx.clock.now()) === 'promoted') {
             ctx.log.info('lease expiry resumed on the new leader', { leases: lessor.size, term: message.term });
           }
           return;
         case 'proposalResults':
-          return;
-        case 'readIndexResults':
-          for (const ready of message.ready) {
-            for (const id of ready.ids) {
-              const waiting = confirmations.get(id);
-              if (!waiting) continue;
-              confirmations.delete(id);
-              // a follower's raft forwards the read and gets an index too: only a confirmation in the same term counts
-              if (lessor.isLeader && waiting.term === term) waiting.resolve();
-              else waiting.reject(etcdError(Errors.notLeader));
-            }
-          }
-          for (const failed of message.failed) {
-            for (const id of failed.ids) {
-              const waiting = confirmations.get(id);
-              if (!waiting) continue;
-              confirmations.delete(id);
-              waiting.reject(etcdError(Errors.notLeader));
-            }
-          }
+          // revokes and periodic checkpoints need nothing (the tick proposes again what did not apply)
+          keepAlives.applied(lessor, message.applied);
+          for (const f of message.failed) keepAlives.failed(lessor, f.id, new EtcdError(f.code, f.message));
           return;
         case 'keepAlive': {
-          const ttls = keepAlive(lessor, message.ids, ctx.clock.now());
           stats.renewals += message.ids.length;
-          return confirmLeadership().then(() => ttls);
+          return new Promise<number[]>((resolve, reject) => {
+            keepAlives.add(lessor, message.ids, ctx.clock.now(), (outcome) => ('ttls' in outcome ? resolve(outcome.ttls) : reject(outcome.error)));
+          });
         }
         case 'remaining': {
           const now = ctx.clock.now();
@@ -128,10 +109,16 @@ export default defineActor<LeaseProtocol, LeaseActorConfig>((ctx, config) => {
           return { ...stats, leases: lessor.size, isLeader: lessor.isLeader } satisfies LeaseStats;
       }
     },
+    endOfTurn() {
+      const proposals = keepAlives.takeTurn(() => nextId++);
+      if (proposals.length === 0) return;
+      for (const p of proposals) if (p.op.type === 'leaseCheckpoint') stats.checkpointsProposed += p.op.checkpoints.length;
+      const sent = raft.tell({ type: 'propose', proposals: proposals.map((p) => ({ id: p.id, payload: leaseOpPayload(config.memberId, p.op) })) });
+      if (!sent) for (const p of proposals) keepAlives.failed(lessor, p.id, etcdError(Errors.tooManyRequests));
+    },
     stop() {
       timer.cancel();
-      for (const waiting of confirmations.values()) waiting.reject(etcdError(Errors.notLeader));
-      confirmations.clear();
+      keepAlives.failAll(etcdError(Errors.stopped));
     },
   };
 });

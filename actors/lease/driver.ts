@@ -1,8 +1,10 @@
 // What the lease actor does with each input, as plain functions over a Lessor and a time. The actor (actor.ts) is a
 // thin shell around these; the raft simulator test (test/lease/sim.test.ts) drives the very same functions from a
 // fake clock next to real raft cores and real MVCC stores, so what it shows holds for the member's code, not a copy.
+// That includes KeepAliveCheckpoints, which holds each keep-alive until the checkpoint carrying its renewal applied.
 import { encodeValue } from '../../runtime/codec.js';
-import { Errors, etcdError } from '../api/errors.js';
+import { assert } from '../../runtime/assert.js';
+import { Errors, etcdError, type EtcdError } from '../api/errors.js';
 import type { InternalOp, InternalRequest } from '../api/internal.js';
 import type { Lessor } from './lessor.js';
 import type { LeaseEvents } from './protocol.js';
@@ -35,10 +37,182 @@ export function applyLeaderChange(lessor: Lessor, isLeader: boolean, nowMs: numb
   return 'unchanged';
 }
 
-/** Renews leases for a keep-alive: TTL in seconds per ID (0: unknown). Only the leader renews. */
-export function keepAlive(lessor: Lessor, ids: readonly bigint[], nowMs: number): number[] {
+/**
+ * Renews leases for a keep-alive at the leader: TTL in seconds per ID (0: unknown), and the remaining time of every
+ * renewed lease, which must reach the log before the keep-alive is answered (KeepAliveCheckpoints).
+ */
+export function keepAlive(lessor: Lessor, ids: readonly bigint[], nowMs: number): { ttls: number[]; checkpoints: LeaseCheckpoint[] } {
   if (!lessor.isLeader) throw etcdError(Errors.notLeader);
-  return ids.map((id) => lessor.renew(id, nowMs));
+  const ttls = new Array<number>(ids.length);
+  const checkpoints: LeaseCheckpoint[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const ttl = lessor.renew(ids[i]!, nowMs, 'now');
+    ttls[i] = ttl;
+    if (ttl > 0) checkpoints.push({ ID: ids[i]!, remainingMs: ttl * 1000 });
+  }
+  return { ttls, checkpoints };
+}
+
+export interface LeaseCheckpoint {
+  ID: bigint;
+  remainingMs: number;
+}
+
+/** What a keep-alive is answered with: TTL in seconds per ID, or the error its checkpoint failed with. */
+export type KeepAliveOutcome = { ttls: number[] } | { error: EtcdError };
+
+export interface KeepAliveCheckpointLimits {
+  /** Renewals waiting (in this turn or in flight) for their checkpoint to apply; more are refused as too many. */
+  renewalsPendingMax: number;
+  /** Leases in one checkpoint entry; a turn with more proposes several entries (in one proposal batch). */
+  leasesPerEntryMax: number;
+}
+
+interface Waiter {
+  ids: readonly bigint[];
+  ttls: number[];
+  done: (outcome: KeepAliveOutcome) => void;
+}
+
+/** The keep-alives of one turn: answered together once every entry of their checkpoint has applied. */
+interface Group {
+  term: number;
+  waiters: Waiter[];
+  renewals: number;
+  /** Proposal ids of the group's entries not yet applied. */
+  unapplied: Set<number>;
+}
+
+/**
+ * Keep-alives wait here until their renewal is durable. A keep-alive renews at the leader (keepAlive above); the
+ * remaining time of every lease renewed in one turn goes into one checkpoint proposal (split into entries of at most
+ * leasesPerEntryMax leases), not rate-limited; the keep-alives are answered once raft reports the proposal applied.
+ * Only then can a new leader see the renewal: answering earlier let a leader that went right after answering take
+ * the renewal with it, and the next leader resumed from an older checkpoint, ending the lease before the holder's
+ * TTL ran out. The entry committing in the leader's term also proves this member led when it answered, so no
+ * ReadIndex round is needed. A keep-alive is answered only if the member still leads in the term it proposed in
+ * (else "leader changed": the client retries at the new leader), and answers TTL 0 for a lease revoked meanwhile.
+ */
+export class KeepAliveCheckpoints {
+  private turnCheckpoints = new Map<bigint, number>();
+  private turnWaiters: Waiter[] = [];
+  private turnRenewals = 0;
+  private readonly groups = new Map<number, Group>();
+  private pendingRenewals = 0;
+  private term = 0;
+
+  constructor(private readonly limits: KeepAliveCheckpointLimits) {
+    assert(limits.renewalsPendingMax > 0 && limits.leasesPerEntryMax > 0, 'keep-alive limits must be positive');
+  }
+
+  /** Renewals waiting for their checkpoint (this turn's included). */
+  get pending(): number {
+    return this.pendingRenewals;
+  }
+
+  /** Renews `ids` now; `done` is called once with the outcome. Throws "not leader" on a member that does not lead. */
+  add(lessor: Lessor, ids: readonly bigint[], nowMs: number, done: (outcome: KeepAliveOutcome) => void): void {
+    if (!lessor.isLeader) throw etcdError(Errors.notLeader);
+    if (this.pendingRenewals + ids.length > this.limits.renewalsPendingMax) {
+      done({ error: etcdError(Errors.tooManyRequests) });
+      return;
+    }
+    const { ttls, checkpoints } = keepAlive(lessor, ids, nowMs);
+    // the newest remaining time of a lease renewed twice in one turn is the one that counts
+    for (const c of checkpoints) this.turnCheckpoints.set(c.ID, c.remainingMs);
+    this.turnWaiters.push({ ids, ttls, done });
+    this.turnRenewals += ids.length;
+    this.pendingRenewals += ids.length;
+  }
+
+  /**
+   * This turn's checkpoint as ops to propose, with `nextId()` as each one's proposal id (all in one proposal batch).
+   * Keep-alives that renewed nothing (unknown leases only) are answered here: there is nothing to make durable.
+   */
+  takeTurn(nextId: () => number): Array<{ id: number; op: InternalOp }> {
+    if (this.turnWaiters.length === 0) return [];
+    const waiters = this.turnWaiters;
+    const renewals = this.turnRenewals;
+    const checkpoints = [...this.turnCheckpoints].map(([ID, remainingMs]) => ({ ID, remainingMs }));
+    this.turnWaiters = [];
+    this.turnRenewals = 0;
+    this.turnCheckpoints = new Map();
+    if (checkpoints.length === 0) {
+      this.pendingRenewals -= renewals;
+      for (const w of waiters) w.done({ ttls: w.ttls });
+      return [];
+    }
+    const proposals: Array<{ id: number; op: InternalOp }> = [];
+    const group: Group = { term: this.term, waiters, renewals, unapplied: new Set() };
+    for (let at = 0; at < checkpoints.length; at += this.limits.leasesPerEntryMax) {
+      const id = nextId();
+      proposals.push({ id, op: { type: 'leaseCheckpoint', checkpoints: checkpoints.slice(at, at + this.limits.leasesPerEntryMax) } });
+      group.unapplied.add(id);
+      this.groups.set(id, group);
+    }
+    return proposals;
+  }
+
+  /** Raft applied these proposals (ids not of this class are ignored). */
+  applied(lessor: Lessor, ids: readonly number[]): void {
+    for (const id of ids) {
+      const group = this.groups.get(id);
+      if (!group) continue;
+      this.groups.delete(id);
+      group.unapplied.delete(id);
+      if (group.unapplied.size > 0) continue;
+      this.settle(group, undefined);
+      if (!lessor.isLeader || group.term !== this.term) {
+        for (const w of group.waiters) w.done({ error: etcdError(Errors.leaderChanged) });
+        continue;
+      }
+      for (const w of group.waiters) w.done({ ttls: w.ttls.map((ttl, i) => (ttl > 0 && !lessor.has(w.ids[i]!) ? 0 : ttl)) });
+    }
+  }
+
+  /**
+   * Raft could not commit this proposal: its keep-alives get raft's error. The renewals stand on this leader, so the
+   * periodic checkpoint records them later (a new leader then does not end them earlier than this one would).
+   */
+  failed(lessor: Lessor, id: number, error: EtcdError): void {
+    const group = this.groups.get(id);
+    if (!group) return;
+    for (const w of group.waiters) for (const lease of w.ids) lessor.checkpointLater(lease);
+    this.settle(group, error);
+  }
+
+  /** The term changed (or this member stopped leading): keep-alives of an earlier term fail now, not at a timeout. */
+  leaderChanged(term: number, isLeader: boolean): void {
+    this.term = term;
+    const stale = new Set<Group>();
+    for (const group of this.groups.values()) if (group.term !== term || !isLeader) stale.add(group);
+    for (const group of stale) this.settle(group, etcdError(Errors.leaderChanged));
+    if (!isLeader) this.failTurn(etcdError(Errors.notLeader));
+  }
+
+  /** Everything waiting fails with `error` (the actor is stopping). */
+  failAll(error: EtcdError): void {
+    for (const group of new Set(this.groups.values())) this.settle(group, error);
+    this.failTurn(error);
+  }
+
+  private failTurn(error: EtcdError): void {
+    const waiters = this.turnWaiters;
+    this.pendingRenewals -= this.turnRenewals;
+    this.turnWaiters = [];
+    this.turnRenewals = 0;
+    this.turnCheckpoints = new Map();
+    for (const w of waiters) w.done({ error });
+  }
+
+  /** Forgets a group; with an error, answers its keep-alives with it. */
+  private settle(group: Group, error: EtcdError | undefined): void {
+    for (const id of group.unapplied) this.groups.delete(id);
+    group.unapplied.clear();
+    this.pendingRenewals -= group.renewals;
+    group.renewals = 0;
+    if (error) for (const w of group.waiters) w.done({ error });
+  }
 }
 
 export interface TickRates {

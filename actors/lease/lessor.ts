@@ -4,8 +4,10 @@
 // through raft for each lease whose time is up, at a bounded rate.
 //
 // Remaining time survives a leader change without handing every lease a fresh full TTL:
-//   - the leader checkpoints remaining time through raft for leases renewed since their last checkpoint (batched,
-//     rate-limited);
+//   - a keep-alive's renewal goes into the log as a checkpoint of the renewed remaining time before the keep-alive
+//     is answered (the lease actor batches each turn's renewals into one proposal, not rate-limited), so what a holder
+//     was told survives any leader change; renewals whose checkpoint failed are checkpointed later by the periodic,
+//     rate-limited checkpoint of leases renewed since their last checkpoint (dueCheckpoints);
 //   - every member notes, on its own clock, when it learned each lease's remaining time (at grant or checkpoint);
 //   - a new leader sets expiry = now + (known remaining - time since it was learned) + one election timeout of grace,
 //     so nothing is extended by more than an election timeout beyond what the last checkpoint promised, and a holder
@@ -15,9 +17,10 @@
 //     dated at the promotion (so such a lease may get the election's length on top of the one election timeout).
 //
 // Worked example (TTL 10 s, election timeout 1 s): grant applied at t=0 on all members; holder renews at t=3 and t=6
-// on leader A, which checkpoints "10 s left" at t=3.2 and t=6.2. A crashes at t=7; B wins at t=8.5. B learned "10 s"
-// at t=6.2, so it sets expiry = 8.5 + (10 - 2.3) + 1 = 17.2 (A would have expired it at 16). The holder renews with B
-// at about t=9 and the lease lives on; a holder that died at t=6.5 loses it at 17.2, not at 18.5 + 10.
+// on leader A, which checkpoints "10 s left" at once and answers when the checkpoint applied, at t=3.01 and t=6.01
+// (B applies it by t=6.1). A crashes at t=7; B wins at t=8.5. B learned "10 s" at t=6.1, so it sets expiry
+// = 8.5 + (10 - 2.4) + 1 = 17.1 (A would have expired it at 16). The holder renews with B at about t=9 and the lease
+// lives on; a holder that died at t=6.5 loses it at 17.1, not at 18.5 + 10.
 import { assert } from '../../runtime/assert.js';
 
 export interface LessorOptions {
@@ -153,8 +156,12 @@ export class Lessor {
 
   // ---- leader operations ----
 
-  /** Renews a lease; returns its TTL in seconds, or 0 when it does not exist (etcd answers a keep-alive so). */
-  renew(id: bigint, nowMs: number): number {
+  /**
+   * Renews a lease; returns its TTL in seconds, or 0 when it does not exist (etcd answers a keep-alive so).
+   * `checkpoint`: 'now' when the caller proposes the renewed remaining time itself (a keep-alive, answered only once
+   * that checkpoint applied), 'tick' to leave it to the periodic checkpoint (dueCheckpoints).
+   */
+  renew(id: bigint, nowMs: number, checkpoint: 'now' | 'tick'): number {
     assert(this.leader, 'only the leader renews leases');
     const lease = this.leases.get(id);
     if (!lease) return 0;
@@ -162,11 +169,25 @@ export class Lessor {
     lease.revokeRetryAtMs = 0;
     lease.renewedAsLeader = true;
     this.push(id, lease.expiryMs);
-    if (!lease.dirty) {
+    if (checkpoint === 'now') {
+      // the caller's checkpoint carries this renewal, newer than anything the periodic one would still send
+      if (lease.dirty) {
+        lease.dirty = false;
+        this.dirty.delete(id);
+      }
+    } else if (!lease.dirty) {
       lease.dirty = true;
       this.dirty.add(id);
     }
     return lease.ttlSeconds;
+  }
+
+  /** A renewal whose own checkpoint failed: leave it to the periodic checkpoint (no-op off the leader). */
+  checkpointLater(id: bigint): void {
+    const lease = this.leases.get(id);
+    if (!this.leader || !lease || lease.dirty) return;
+    lease.dirty = true;
+    this.dirty.add(id);
   }
 
   /** Remaining ms on this member's clock: exact on the leader, an estimate from the log elsewhere. */

@@ -1,7 +1,7 @@
 // The lease actor's inbox. It keeps time for leases; which leases exist is replicated state the mvcc actor applies
 // and reports here (leaseEvents, in apply order). Keep-alives and remaining-time questions come from the gateway.
 import type { Protocol } from '../../runtime/actor.js';
-import type { LeaderChanged, ProposalResults, ReadIndexResults } from '../raft/protocol.js';
+import type { LeaderChanged, ProposalResults } from '../raft/protocol.js';
 
 /** What the mvcc actor applied about leases, in log order, once per turn. */
 export interface LeaseEvents {
@@ -24,13 +24,15 @@ export interface LeaseStats {
 export type LeaseInbox =
   | LeaseEvents
   | LeaderChanged
-  /** Answers of raft to the lease actor's own proposals (revokes, checkpoints): nothing to do but count failures. */
-  | ProposalResults
-  /** Answers of raft to the ReadIndex rounds that confirm leadership before a keep-alive is answered. */
-  | ReadIndexResults
   /**
-   * ask → TTL in seconds per ID (0: unknown lease), answered once raft confirmed this member still leads; fails with
-   * "etcdserver: not leader" on a follower or a leader that could not confirm it leads.
+   * Answers of raft to the lease actor's own proposals: a keep-alive checkpoint applied answers its keep-alives;
+   * revokes and periodic checkpoints need nothing (what did not apply is proposed again).
+   */
+  | ProposalResults
+  /**
+   * ask → TTL in seconds per ID (0: unknown lease, or revoked before the renewal reached the log), answered once the
+   * checkpoint carrying the renewals has applied (so a new leader honours them). Fails with "etcdserver: not leader"
+   * on a follower, "etcdserver: leader changed" when leadership changed meanwhile, or raft's error for the proposal.
    */
   | { type: 'keepAlive'; ids: bigint[] }
   /** ask → remaining ms per ID (-1: unknown lease). Exact on the leader, estimated from the log elsewhere. */

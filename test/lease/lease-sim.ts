@@ -7,7 +7,9 @@
 // The network delays every message by a few ms, can drop a fraction of them and can cut links (partitions). Members
 // crash (durable log kept: every Ready is synced before the next) and restart (the store and lessor rebuilt by
 // replaying the log). Clients reach members over their own links: a keep-alive sent to a follower is forwarded to the
-// member it believes leads, as the server does, and fails when that hop fails.
+// member it believes leads, as the server does, and fails when that hop fails. A keep-alive is answered as the lease
+// actor answers it: once the checkpoint carrying its renewal has been applied at the member that proposed it, in the
+// term it was proposed in (the part of the raft actor shell that reports proposals applied is played here).
 //
 // The harness records what tests assert on: every lease revoke applied on every member (with the time), every revoke
 // proposed (with the proposer's raft role), every promotion of a lessor and the remaining time it gave each lease.
@@ -20,7 +22,9 @@ import { decodeValue } from '../../runtime/codec.js';
 import type { InternalOp, InternalRequest } from '../../actors/api/internal.js';
 import { MvccStore } from '../../actors/mvcc/store.js';
 import { Lessor, minimumTtlSeconds } from '../../actors/lease/lessor.js';
-import { applyLeaderChange, applyLeaseEvents, keepAlive, leaseOpPayload, tickProposals } from '../../actors/lease/driver.js';
+import { applyLeaderChange, applyLeaseEvents, KeepAliveCheckpoints, leaseOpPayload, tickProposals } from '../../actors/lease/driver.js';
+import { proposalFailure } from '../../actors/raft/errors.js';
+import { Errors, EtcdError, etcdError } from '../../actors/api/errors.js';
 import { leaseLimits } from '../../actors/lease/actor.js';
 import type { LeaseEvents } from '../../actors/lease/protocol.js';
 import { FakeDisk, nodeIds } from '../sim/cluster.js';
@@ -67,11 +71,19 @@ export interface Promotion {
   remainingMs: Map<bigint, number>;
 }
 
+/** Where an entry sits in the log: the same index and term name the same entry on every member. */
+export interface EntryAt {
+  index: number;
+  term: number;
+}
+
 export interface CheckpointProposed {
   member: NodeId;
   lease: bigint;
   remainingMs: number;
   atMs: number;
+  /** Where raft appended it, once the proposer's raft said (never, for a proposal dropped on the way). */
+  entry?: EntryAt;
 }
 
 export interface CheckpointApplied {
@@ -79,6 +91,7 @@ export interface CheckpointApplied {
   lease: bigint;
   remainingMs: number;
   atMs: number;
+  entry: EntryAt;
 }
 
 export class LeaseMember {
@@ -87,8 +100,12 @@ export class LeaseMember {
   store!: MvccStore;
   lessor!: Lessor;
   incarnation = 0;
-  /** Keep-alives waiting for a ReadIndex round to confirm leadership (as the lease actor's), by read token. */
-  readonly confirmations = new Map<number, { term: number; done: (confirmed: boolean) => void }>();
+  /** The entry the store is applying (entries are applied one at a time so the lease listener can name it). */
+  applying: EntryAt = { index: 0, term: 0 };
+  /** Keep-alives waiting for their checkpoint to apply (the lease actor's own). */
+  keepAlives!: KeepAliveCheckpoints;
+  /** Keep-alive checkpoint proposals by token: where raft appended them (undefined until it said), as the raft shell tracks. */
+  readonly proposed = new Map<number, { index: number; term: number } | undefined>();
   private pending: LeaseEvents = emptyEvents();
 
   constructor(
@@ -108,7 +125,11 @@ export class LeaseMember {
       revokeRetryMs: leaseLimits.revokeRetryMs,
     });
     this.pending = emptyEvents();
-    this.confirmations.clear();
+    this.keepAlives = new KeepAliveCheckpoints({
+      renewalsPendingMax: leaseLimits.keepAliveRenewalsPendingMax,
+      leasesPerEntryMax: leaseLimits.keepAliveCheckpointLeasesMax,
+    });
+    this.proposed.clear();
     // what the mvcc actor does with the store's lease listener: collect, then tell the lease actor once per turn
     this.store.leaseListener = {
       granted: (ID, TTL) => void this.pending.granted.push({ ID, TTL }),
@@ -118,7 +139,7 @@ export class LeaseMember {
       },
       checkpointed: (ID, remainingMs) => {
         this.pending.checkpoints.push({ ID, remainingMs });
-        this.sim.checkpointsApplied.push({ member: this.id, lease: ID, remainingMs, atMs: this.sim.now });
+        this.sim.checkpointsApplied.push({ member: this.id, lease: ID, remainingMs, atMs: this.sim.now, entry: this.applying });
       },
     };
   }
@@ -156,6 +177,8 @@ export class LeaseSim {
   private seq = 0;
   private events = 0;
   private token = 1;
+  /** Checkpoint records of proposals raft has not placed yet, by token, with each record's offset in the batch. */
+  private readonly unplaced = new Map<number, Array<{ offset: number; record: CheckpointProposed }>>();
 
   constructor(options: LeaseSimOptions) {
     this.random = new SeededRandom(options.seed);
@@ -251,15 +274,38 @@ export class LeaseSim {
       checkpointRatePerSecond: leaseLimits.checkpointRatePerSecondDefault,
     });
     if (due.ops.length === 0) return;
-    for (const op of due.ops) {
+    const token = this.token++;
+    due.ops.forEach((op, offset) => {
       if (op.type === 'leaseRevoke') {
         this.revokesProposed.push({ member: member.id, lease: op.req.ID, atMs: this.now, raftRole: core.role, lessorLeader: member.lessor.isLeader });
       } else if (op.type === 'leaseCheckpoint') {
-        for (const c of op.checkpoints) this.checkpointsProposed.push({ member: member.id, lease: c.ID, remainingMs: c.remainingMs, atMs: this.now });
+        this.recordCheckpoints(member, token, offset, op.checkpoints);
       }
-    }
-    core.propose(this.token++, due.ops.map((op) => leaseOpPayload(member.id, op)));
+    });
+    core.propose(token, due.ops.map((op) => leaseOpPayload(member.id, op)));
     this.process(member);
+  }
+
+  /** The lease actor's end of turn: this turn's keep-alive checkpoint proposed through raft. */
+  private proposeKeepAlives(member: LeaseMember): void {
+    const core = member.core!;
+    for (const p of member.keepAlives.takeTurn(() => this.token++)) {
+      assert(p.op.type === 'leaseCheckpoint', 'keep-alives propose checkpoints');
+      this.recordCheckpoints(member, p.id, 0, p.op.checkpoints);
+      member.proposed.set(p.id, undefined);
+      core.propose(p.id, [leaseOpPayload(member.id, p.op)]);
+    }
+    this.process(member);
+  }
+
+  private recordCheckpoints(member: LeaseMember, token: number, offset: number, checkpoints: ReadonlyArray<{ ID: bigint; remainingMs: number }>): void {
+    let records = this.unplaced.get(token);
+    if (!records) this.unplaced.set(token, (records = []));
+    for (const c of checkpoints) {
+      const record: CheckpointProposed = { member: member.id, lease: c.ID, remainingMs: c.remainingMs, atMs: this.now };
+      this.checkpointsProposed.push(record);
+      records.push({ offset, record });
+    }
   }
 
   /** Acts on every Ready of a member: sync, send, apply, tell the lessor. */
@@ -274,22 +320,35 @@ export class LeaseSim {
         member.disk.pending.push({ readyId: rd.id, entries: rd.entries, hardState: rd.hardState, snapshot: undefined });
       }
       for (const m of rd.messages) this.send(member.id, m);
+      // the raft shell tells the lease actor of a new term before it reports proposals of that Ready
+      if (rd.softState) member.keepAlives.leaderChanged(rd.softState.term, rd.softState.lead === member.id);
+      for (const outcome of rd.proposals) {
+        const records = this.unplaced.get(outcome.token);
+        this.unplaced.delete(outcome.token);
+        if (records && outcome.accepted) for (const r of records) r.record.entry = { index: outcome.index + r.offset, term: outcome.term };
+        if (!member.proposed.has(outcome.token)) continue;
+        if (outcome.accepted) {
+          member.proposed.set(outcome.token, { index: outcome.index, term: outcome.term });
+        } else {
+          member.proposed.delete(outcome.token);
+          const failure = proposalFailure(outcome.reason);
+          member.keepAlives.failed(member.lessor, outcome.token, new EtcdError(failure.code, failure.message));
+        }
+      }
       if (rd.committedEntries.length > 0) {
-        member.store.applyEntries(rd.committedEntries);
+        for (const entry of rd.committedEntries) {
+          member.applying = { index: entry.index, term: entry.term };
+          member.store.applyEntries([entry]);
+        }
         core.applied(member.store.appliedIndex);
         applyLeaseEvents(member.lessor, member.takeEvents(), this.now);
-      }
-      for (const r of rd.readStates) {
-        const waiting = member.confirmations.get(r.token);
-        if (!waiting) continue;
-        member.confirmations.delete(r.token);
-        waiting.done(member.lessor.isLeader && waiting.term === core.term);
-      }
-      for (const token of rd.readsFailed) {
-        const waiting = member.confirmations.get(token);
-        if (!waiting) continue;
-        member.confirmations.delete(token);
-        waiting.done(false);
+        // a proposal applied counts only if the entry at its index is still the one appended in its term
+        for (const [token, at] of member.proposed) {
+          if (!at || at.index > member.store.appliedIndex) continue;
+          member.proposed.delete(token);
+          if (core.log.term(at.index) === at.term) member.keepAlives.applied(member.lessor, [token]);
+          else member.keepAlives.failed(member.lessor, token, etcdError(Errors.timeoutDueToLeaderFail));
+        }
       }
       if (rd.softState) {
         const change = applyLeaderChange(member.lessor, rd.softState.lead === member.id, this.now);
@@ -419,21 +478,17 @@ export class LeaseSim {
       if (!entry?.core) return fail('member down');
       const lead = entry.core.lead;
       if (lead === '') return fail('no leader');
-      // what the lease actor does for a keep-alive: renew, then answer once raft confirms it still leads
+      // what the lease actor does for a keep-alive: renew, propose the renewal's checkpoint at the end of the turn,
+      // answer once it has applied
       const renewAt = (target: LeaseMember, back: number) => {
-        let ttls: number[];
         try {
-          ttls = keepAlive(target.lessor, [lease], this.now);
+          target.keepAlives.add(target.lessor, [lease], this.now, (outcome) =>
+            this.after(back, () => answer('ttls' in outcome ? { ttl: outcome.ttls[0]! } : { error: outcome.error.message })),
+          );
         } catch (error) {
           return this.after(back, () => answer({ error: error instanceof Error ? error.message : String(error) }));
         }
-        const token = this.token++;
-        target.confirmations.set(token, {
-          term: target.core!.term,
-          done: (confirmed) => this.after(back, () => answer(confirmed ? { ttl: ttls[0]! } : { error: 'etcdserver: not leader' })),
-        });
-        target.core!.readIndex(token);
-        this.process(target);
+        this.proposeKeepAlives(target);
       };
       if (lead === via) return renewAt(entry, hop());
       if (this.blocked.has(`${via}>${lead}`) || this.random.next() < this.dropRate) return fail('forward failed');

@@ -30,12 +30,12 @@ test('a lease expires at its TTL on the leader, and its revoke is proposed once 
 
 test('keep-alive postpones expiry; an unknown lease renews to TTL 0', (t) => {
   const lessor = leaderWith([1n, 10], [2n, 10]);
-  t.is(lessor.renew(1n, 5_000), 10);
+  t.is(lessor.renew(1n, 5_000, 'tick'), 10);
   t.deepEqual(lessor.dueExpirations(10_000, 100), [2n]);
   lessor.revoked(2n); // the revoke applied
   t.deepEqual(lessor.dueExpirations(14_999, 100), []);
   t.deepEqual(lessor.dueExpirations(15_000, 100), [1n]);
-  t.is(lessor.renew(99n, 5_000), 0);
+  t.is(lessor.renew(99n, 5_000, 'tick'), 0);
   t.is(lessor.remainingMs(99n, 5_000), undefined);
 });
 
@@ -57,7 +57,7 @@ test('followers never expire leases', (t) => {
   follower.granted(1n, 2, 0);
   t.deepEqual(follower.dueExpirations(1_000_000, 100), []);
   t.deepEqual(follower.dueCheckpoints(1_000_000, 100), []);
-  t.throws(() => follower.renew(1n, 0), { message: /only the leader/ });
+  t.throws(() => follower.renew(1n, 0, 'tick'), { message: /only the leader/ });
 });
 
 test('a new leader resumes from the checkpoint plus one election timeout (worked example)', (t) => {
@@ -73,9 +73,9 @@ test('a new leader resumes from the checkpoint plus one election timeout (worked
 test('checkpoints carry the remaining time of renewed leases, once per renewal, bounded per call', (t) => {
   const lessor = leaderWith([1n, 10], [2n, 10], [3n, 10]);
   t.deepEqual(lessor.dueCheckpoints(1_000, 10), [], 'nothing renewed yet');
-  lessor.renew(1n, 2_000);
-  lessor.renew(2n, 3_000);
-  lessor.renew(1n, 4_000);
+  lessor.renew(1n, 2_000, 'tick');
+  lessor.renew(2n, 3_000, 'tick');
+  lessor.renew(1n, 4_000, 'tick');
   const first = lessor.dueCheckpoints(4_500, 1);
   t.is(first.length, 1);
   const rest = lessor.dueCheckpoints(4_500, 10);
@@ -127,7 +127,7 @@ test('a checkpoint committed before promotion but applied after it raises the ex
   member.checkpointed(7n, 1_000, 8_200);
   t.is(member.remainingMs(7n, 8_200), 10_800);
   // once this leader renews the lease, its own clock rules and its own checkpoints coming back change nothing
-  member.renew(7n, 9_000);
+  member.renew(7n, 9_000, 'tick');
   member.checkpointed(7n, 10_000, 9_500);
   t.is(member.remainingMs(7n, 9_500), 9_500);
 });
