@@ -24,7 +24,7 @@ import type { RunOptions } from '../loadgen/workload.js';
 import { leaderClientUrl, startCluster, type RunningCluster } from './cluster.js';
 import { compareWorkloads, type CompareWorkload } from './matrix.js';
 import { renderResults } from './results-md.js';
-import { servers, type ServerDefinition } from './servers.js';
+import { repoRoot, servers, type ServerDefinition } from './servers.js';
 
 export type PathKind = 'best' | 'json';
 
@@ -232,7 +232,7 @@ export async function runCompare(settings: CompareSettings): Promise<CompareRepo
             for (const w of workloads) for (const [p] of paths) if (w.paths === undefined || w.paths.includes(p)) record(w, p, '', `n/a: ${def.name} did not start`);
             continue;
           }
-          if (!report.serverCommands.has(`${def.name} ${size}`)) report.serverCommands.set(`${def.name} ${size}`, cluster.members.map((m) => m.commandLine.replace(baseDir, '<tmp>')));
+          if (!report.serverCommands.has(`${def.name} ${size}`)) report.serverCommands.set(`${def.name} ${size}`, cluster.members.map((m) => m.commandLine.replace(baseDir, '<tmp>').replaceAll(`${repoRoot}/`, '')));
           try {
             for (const workload of workloads) {
               if (workload.presetKey !== undefined) await presetKey(cluster.clientUrls[0]!, workload.presetKey);

@@ -23,7 +23,7 @@ export interface ServerDefinition {
   readyTimeoutMs: number;
 }
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 function onPath(binary: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
