@@ -1,35 +1,10 @@
 // A follower that needs a snapshot of more than 200 MB gets it through the pipeline while the leader's heartbeats keep
 // flowing: no member starts an election during the transfer. Real processes on loopback.
 import test from 'ava';
-import { makeCluster, type Cluster, type Member } from '../helpers/tetcd.js';
+import { leaderAmong, status, until } from '../helpers/probes.js';
+import { makeCluster, type Cluster } from '../helpers/tetcd.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Status {
-  leader?: string;
-  raftTerm?: string;
-  header: { member_id: string };
-}
-
-async function status(m: Member): Promise<Status> {
-  return (await m.call<Status>('/v3/maintenance/status', {}, 5_000)).body;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
 const valueBytes = 1024 * 1024;
 const keys = 230;
 
@@ -38,15 +13,7 @@ test('a follower catches up from a snapshot of more than 200 MB with no election
   const cluster: Cluster = await makeCluster(3, { flags: ['--snapshot-count', '50', '--snapshot-catchup-entries', '10'], env: { TETCD_LOG_LEVEL: 'info' } });
   try {
     await cluster.start();
-    const leader = await until(
-      'one leader',
-      async () => {
-        const views = await Promise.all(cluster.members.map(status));
-        if (new Set(views.map((v) => v.leader)).size !== 1 || !views[0]!.leader) return undefined;
-        return cluster.members.find((_, i) => views[i]!.header.member_id === views[0]!.leader);
-      },
-      20_000,
-    );
+    const leader = await leaderAmong(cluster.members);
     const follower = cluster.members.find((m) => m !== leader)!;
     await follower.stop();
 
@@ -63,7 +30,7 @@ test('a follower catches up from a snapshot of more than 200 MB with no election
     await Promise.all(Array.from({ length: 8 }, writer));
     // the leader's newest snapshot holds all of it (defragment writes a fresh one), so that is what the follower gets
     t.is((await leader.call('/v3/maintenance/defragment', {}, 120_000)).status, 200);
-    const before = await Promise.all(cluster.members.filter((m) => m !== follower).map(status));
+    const before = await Promise.all(cluster.members.filter((m) => m !== follower).map((m) => status(m, 5_000)));
     const term = before[0]!.raftTerm;
     t.truthy(term);
 
@@ -84,7 +51,7 @@ test('a follower catches up from a snapshot of more than 200 MB with no election
     t.true(Number(installed?.[1]) >= 200 * 1024 * 1024, `the snapshot held ${installed?.[1]} bytes`);
     // the sender hears "delivered" only once the follower's raft has the snapshot, so it is sent once
     t.is(follower.log.match(/installed a snapshot from a peer/g)?.length, 1);
-    const after = await Promise.all(cluster.members.map(status));
+    const after = await Promise.all(cluster.members.map((m) => status(m, 5_000)));
     t.deepEqual(
       after.map((s) => s.raftTerm),
       [term, term, term],

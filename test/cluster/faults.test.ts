@@ -1,44 +1,12 @@
 // Faults a cluster must ride out, with real processes: a follower that needs a snapshot to catch up, a partition
 // (through the transport's fault hook), watches and leases served by followers.
 import test from 'ava';
+import { leaderAmong, status, until } from '../helpers/probes.js';
 import { makeCluster, type Cluster, type Member } from '../helpers/tetcd.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const text = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-interface Status {
-  leader?: string;
-  raftTerm?: string;
-  header: { member_id: string };
-}
-
-async function status(m: Member): Promise<Status> {
-  return (await m.call<Status>('/v3/maintenance/status', {}, 2_000)).body;
-}
-
-async function leaderAmong(members: Member[]): Promise<Member> {
-  return until('one leader', async () => {
-    const views = await Promise.all(members.map(status));
-    const leaders = new Set(views.map((v) => v.leader));
-    if (leaders.size !== 1 || !views[0]!.leader) return undefined;
-    return members.find((_, i) => views[i]!.header.member_id === views[0]!.leader);
-  });
-}
 
 async function memberId(m: Member): Promise<string> {
   return (await status(m)).header.member_id;

@@ -2,10 +2,10 @@
 // the leader.
 import test from 'ava';
 import * as path from 'node:path';
+import { until } from '../helpers/probes.js';
 import { freePort, makeCluster, Member, type Cluster } from '../helpers/tetcd.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface MemberJson {
   ID: string;
@@ -18,20 +18,6 @@ interface MemberJson {
 async function members(m: Member): Promise<MemberJson[]> {
   const { body } = await m.call<{ members: MemberJson[] }>('/v3/cluster/member/list', {});
   return body.members;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 async function leaderId(m: Member): Promise<string | undefined> {
