@@ -123,6 +123,38 @@ interface RecipientSet {
   watchIds: number[];
 }
 
+/** Callers waiting for a condition that holds after some event: the event wakes them all, and each checks again. */
+class Wakeups {
+  private waiters = new Set<() => void>();
+
+  wakeAll(): void {
+    const waiters = this.waiters;
+    this.waiters = new Set();
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves once `holds()`, checked at each wake; rejects with `timedOut()` after `timeoutMs`. */
+  async until(holds: () => boolean, timeoutMs: number, timedOut: () => EtcdError): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!holds()) {
+      const leftMs = deadline - Date.now();
+      if (leftMs <= 0) throw timedOut();
+      if (this.waiters.size >= serverLimits.readsInFlightMax) throw etcdError(Errors.tooManyRequests);
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          this.waiters.delete(wake);
+          resolve();
+        }, leftMs);
+        this.waiters.add(wake);
+      });
+    }
+  }
+}
+
 export class EtcdServer implements Api {
   private readonly raft: ActorRef<RaftProtocol>;
   private readonly mvcc: ActorRef<MvccProtocol>;
@@ -159,11 +191,12 @@ export class EtcdServer implements Api {
   private noSpace = false;
   private closed = false;
   /** Lease calls waiting for a leader to be known. */
-  private leaderWaiters: Array<() => void> = [];
+  private readonly leaderKnown = new Wakeups();
   /** Leaders seen since this member started (etcd_server_leader_changes_seen_total). */
   private leaderChanges = 0;
   private members: MemberRecord[] = [];
-  private memberWaiters: Array<() => void> = [];
+  /** Membership calls waiting for the replicated member table to show their change. */
+  private readonly membersChanged = new Wakeups();
   private published = false;
   private publishing = false;
   /** Called when this member finds itself removed from the cluster. */
@@ -232,9 +265,7 @@ export class EtcdServer implements Api {
     if (notice.leader !== '') {
       this.publish();
       if (this.proposals.length > 0 || this.linearizable.length > 0) this.scheduleFlush();
-      const waiters = this.leaderWaiters;
-      this.leaderWaiters = [];
-      for (const wake of waiters) wake();
+      this.leaderKnown.wakeAll();
     }
   }
 
@@ -443,9 +474,7 @@ export class EtcdServer implements Api {
   onMembers(members: MemberRecord[]): void {
     const wasMember = this.members.some((m) => m.id === this.config.memberId);
     this.members = members;
-    const waiters = this.memberWaiters;
-    this.memberWaiters = [];
-    for (const wake of waiters) wake();
+    this.membersChanged.wakeAll();
     if (wasMember && !members.some((m) => m.id === this.config.memberId)) {
       this.log.error('this member has been permanently removed from the cluster; stopping');
       this.onRemoved();
@@ -503,18 +532,8 @@ export class EtcdServer implements Api {
   }
 
   /** Waits (bounded) until the member table satisfies `done`; mvcc applies a change shortly after raft does. */
-  private async untilMembers(done: (members: MemberRecord[]) => boolean): Promise<void> {
-    const deadline = Date.now() + this.requestTimeoutMs;
-    while (!done(this.members)) {
-      if (Date.now() > deadline) throw etcdError(Errors.timeout);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 100);
-        this.memberWaiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  private untilMembers(done: (members: MemberRecord[]) => boolean): Promise<void> {
+    return this.membersChanged.until(() => done(this.members), this.requestTimeoutMs, () => etcdError(Errors.timeout));
   }
 
   /** etcd's publish: once there is a leader, record this member's name and URLs in the replicated member table. */
@@ -770,19 +789,7 @@ export class EtcdServer implements Api {
 
   /** Resolves once a leader is known; fails with "no leader" after the request timeout. */
   private untilLeader(): Promise<void> {
-    if (this.leader !== '') return Promise.resolve();
-    if (this.leaderWaiters.length >= serverLimits.readsInFlightMax) return Promise.reject(etcdError(Errors.tooManyRequests));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.leaderWaiters = this.leaderWaiters.filter((w) => w !== wake);
-        reject(etcdError(Errors.noLeader));
-      }, this.requestTimeoutMs);
-      const wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.leaderWaiters.push(wake);
-    });
+    return this.leaderKnown.until(() => this.leader !== '', this.requestTimeoutMs, () => etcdError(Errors.noLeader));
   }
 
   private failProposal(id: number, error: EtcdError): void {
