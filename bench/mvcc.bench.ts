@@ -1,4 +1,4 @@
-// mvcc micro benchmarks: apply throughput (store alone, and from CBOR raft entries as the actor does it), ranges of
+// mvcc micro benchmarks: apply throughput (store alone, and from encoded raft entries as the actor does it), ranges of
 // 1,000 keys, memory per key and per revision (etcd's index: ~120 B per key plus ~30 B per version, values outside),
 // and watch fan-out (one event matched and delivered to 100,000 watchers of one prefix, or of distinct keys).
 //
@@ -6,6 +6,7 @@
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { encodeValue } from '../runtime/codec.js';
+import { encodeInternalRequest } from '../actors/api/entry-codec.js';
 import type { InternalRequest } from '../actors/api/internal.js';
 import { EntryType, type Entry } from '../actors/raft/core/types.js';
 import { prefixEnd } from '../actors/mvcc/keys.js';
@@ -80,7 +81,7 @@ function encodeEntries(keySpace: Uint8Array[], order: Uint32Array, vals: Uint8Ar
     const payloads: Uint8Array[] = [];
     for (let j = i; j < Math.min(order.length, i + 1000); j++) {
       const request: InternalRequest = { id: j + 1, member: 'm', boot: 0, op: { type: 'put', req: { key: keySpace[order[j]!]!, value: vals[j % vals.length]! } } };
-      payloads.push(encodeValue(request));
+      payloads.push(encodeInternalRequest(request));
     }
     const frame = new Uint8Array(payloads.reduce((sum, p) => sum + p.length, 0));
     let at = 0;
@@ -217,7 +218,7 @@ function applyBenchmarks(results: BenchResult[]): void {
     results.push({ name: 'apply put, store only: 1M new keys in random order', value: best(2, () => applyPuts(keySpace, inserts, vals, 0)), unit: 'puts/s' });
     const overwriteEntries = encodeEntries(keySpace, overwrite.subarray(0, 300_000), vals);
     results.push({
-      name: 'apply from raft entries (CBOR decode + apply + outcome), 300k puts over 100k existing keys',
+      name: 'apply from raft entries (decode + apply + outcome), 300k puts over 100k existing keys',
       value: best(3, () => applyEntries(overwriteEntries, existing, () => undefined)),
       unit: 'puts/s',
       note: 'target >= 300,000',

@@ -1,6 +1,7 @@
 // What travels inside a raft log entry: a request proposed by one member, applied by every member in log order.
-// Normal entries carry the CBOR encoding (runtime/codec.ts encodeValue) of an InternalRequest; an empty entry is a
-// new leader's no-op. Only the member that proposed a request (`member`) answers its client, using `id`.
+// Normal entries carry an InternalRequest encoded by entry-codec.ts (a fixed binary layout for puts, CBOR for the
+// rest); an empty entry is a new leader's no-op. Only the member that proposed a request (`member`) answers its
+// client, using `id`.
 import type {
   CompactionRequest,
   DeleteRangeRequest,

@@ -2,7 +2,7 @@
 // thin shell around these; the raft simulator test (test/lease/sim.test.ts) drives the very same functions from a
 // fake clock next to real raft cores and real MVCC stores, so what it shows holds for the member's code, not a copy.
 // That includes KeepAliveCheckpoints, which holds each keep-alive until the checkpoint carrying its renewal applied.
-import { encodeValue } from '../../runtime/codec.js';
+import { encodeInternalRequest } from '../api/entry-codec.js';
 import { assert } from '../../runtime/assert.js';
 import { Errors, etcdError, type EtcdError } from '../api/errors.js';
 import type { InternalOp, InternalRequest } from '../api/internal.js';
@@ -240,5 +240,5 @@ export function tickProposals(lessor: Lessor, nowMs: number, rates: TickRates): 
 /** The raft payload of one lease op the lease actor proposes: nobody waits on its answer (id 0). */
 export function leaseOpPayload(memberId: string, op: InternalOp): Uint8Array {
   const request: InternalRequest = { id: 0, member: memberId, boot: 0, op };
-  return encodeValue(request);
+  return encodeInternalRequest(request);
 }

@@ -19,7 +19,7 @@
 // test/mvcc/store.test.ts next to the tests that pin them.
 import sortedBTree from 'sorted-btree';
 import { assert, AssertionError, assertNever } from '../../runtime/assert.js';
-import { decodeValue } from '../../runtime/codec.js';
+import { decodeInternalRequest } from '../api/entry-codec.js';
 import { EtcdError, Errors, etcdError } from '../api/errors.js';
 import type { ApplyOutcome, InternalOp, InternalRequest } from '../api/internal.js';
 import type {
@@ -233,7 +233,7 @@ export class MvccStore {
       if (entry.type !== EntryType.Normal || entry.data.length === 0) continue;
       let request: InternalRequest;
       try {
-        request = decodeValue<InternalRequest>(entry.data);
+        request = decodeInternalRequest(entry.data);
       } catch (error) {
         throw new EntryDecodeError(entry.index, error);
       }

@@ -16,6 +16,7 @@ import { memberIdFor } from '../../runtime/config.js';
 import type { Logger } from '../../runtime/log.js';
 import { EtcdError, Errors, etcdError, GrpcCode } from '../api/errors.js';
 import type { ApplyOutcome, InternalOp, InternalRequest } from '../api/internal.js';
+import { encodeInternalRequest } from '../api/entry-codec.js';
 import type {
   CompactionRequest,
   CompactionResponse,
@@ -713,7 +714,7 @@ export class EtcdServer implements Api {
     if (this.proposed.size >= serverLimits.proposalsInFlightMax) return Promise.reject(etcdError(Errors.tooManyRequests));
     const id = this.nextRequestId++;
     const request: InternalRequest = { id, member: this.config.memberId, boot: this.config.bootId, op };
-    this.proposals.push({ id, payload: encodeValue(request) });
+    this.proposals.push({ id, payload: encodeInternalRequest(request) });
     this.scheduleFlush();
     return new Promise((resolve, reject) => {
       this.proposed.set(id, { resolve, reject, deadlineMs: Date.now() + this.requestTimeoutMs });

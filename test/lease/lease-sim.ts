@@ -18,8 +18,8 @@ import { SeededRandom } from '../../runtime/random.js';
 import { RaftNode } from '../../actors/raft/core/raft.js';
 import type { RaftMessage } from '../../actors/raft/core/messages.js';
 import type { NodeId } from '../../actors/raft/core/types.js';
-import { decodeValue } from '../../runtime/codec.js';
-import type { InternalOp, InternalRequest } from '../../actors/api/internal.js';
+import { decodeInternalRequest } from '../../actors/api/entry-codec.js';
+import type { InternalOp } from '../../actors/api/internal.js';
 import { MvccStore } from '../../actors/mvcc/store.js';
 import { Lessor, minimumTtlSeconds } from '../../actors/lease/lessor.js';
 import { applyLeaderChange, applyLeaseEvents, KeepAliveCheckpoints, leaseOpPayload, tickProposals } from '../../actors/lease/driver.js';
@@ -508,7 +508,7 @@ export class LeaseSim {
 /** Decodes the ops of a committed entry (for assertions). */
 export function entryOp(data: Uint8Array): InternalOp | undefined {
   if (data.length === 0) return undefined;
-  return decodeValue<InternalRequest>(data).op;
+  return decodeInternalRequest(data).op;
 }
 
 /**

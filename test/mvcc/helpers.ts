@@ -1,5 +1,5 @@
 // Shared helpers for the mvcc tests: byte strings, requests as entries, result normalisation.
-import { encodeValue } from '../../runtime/codec.js';
+import { encodeInternalRequest } from '../../actors/api/entry-codec.js';
 import type { InternalOp, InternalRequest } from '../../actors/api/internal.js';
 import { EntryType, type Entry } from '../../actors/raft/core/types.js';
 import type { ApplyResult } from '../../actors/mvcc/store.js';
@@ -32,7 +32,7 @@ export function caught(fn: () => unknown): { response: unknown } | { error: { co
 
 export function entry(index: number, op: InternalOp, options: { id?: number; member?: string; term?: number; boot?: number } = {}): Entry {
   const request: InternalRequest = { id: options.id ?? index, member: options.member ?? 'm1', boot: options.boot ?? 0, op };
-  return { term: options.term ?? 1, index, type: EntryType.Normal, data: encodeValue(request) };
+  return { term: options.term ?? 1, index, type: EntryType.Normal, data: encodeInternalRequest(request) };
 }
 
 export function noop(index: number, term = 1): Entry {
