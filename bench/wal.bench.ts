@@ -1,5 +1,5 @@
-// WAL benchmarks: durable append throughput with group commit through the WAL actor on its own worker thread (driven
-// by an actor on another worker, as raft will), beside a raw write+fdatasync loop on the same disk, in the same run,
+// WAL benchmarks: durable append throughput with group commit through the WAL actor on a worker thread (driven by an
+// actor on the same thread, as raft drives it in a member), beside a raw write+fdatasync loop on the same disk, in the same run,
 // at the same batch size — the physical limit. Also: CRC32C speed, encode cost per entry, boot speed.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -125,8 +125,9 @@ export async function walBenchmarks(): Promise<BenchResult[]> {
   try {
     results.push(...encodeAndBootBench(dir));
     const system = new ActorSystem({ mode: 'threads', logLevel: 'error' });
-    system.add({ name: 'wal', module: new URL('../actors/wal/actor.js', import.meta.url), config: { dataDir: path.join(dir, 'actor'), metadata } satisfies WalActorConfig });
-    system.add({ name: 'driver', module: new URL('./actors/wal-driver.js', import.meta.url) });
+    // the driver shares the WAL's thread, as raft does in a member (the "consensus" placement group)
+    system.add({ name: 'wal', module: new URL('../actors/wal/actor.js', import.meta.url), config: { dataDir: path.join(dir, 'actor'), metadata } satisfies WalActorConfig, group: 'consensus' });
+    system.add({ name: 'driver', module: new URL('./actors/wal-driver.js', import.meta.url), group: 'consensus' });
     await system.start();
     try {
       const wal = system.ref<WalProtocol>('wal');
@@ -144,7 +145,7 @@ export async function walBenchmarks(): Promise<BenchResult[]> {
       for (const { concurrency, coalesce } of runs) {
         // The disk is shared with whatever else the machine runs, and its speed drifts: WAL and raw loop take turns in
         // short slices so both see the same conditions, and their totals are compared.
-        const wal_ = { entries: 0, seconds: 0, fsyncs: 0, p50s: [] as number[], p99s: [] as number[], fsyncP50s: [] as number[] };
+        const wal_ = { entries: 0, seconds: 0, fsyncs: 0, p50s: [] as number[], p99s: [] as number[], fsyncP50s: [] as number[], fsyncSeconds: 0 };
         const raw_ = { bytes: 0, seconds: 0, fsyncs: 0, p50s: [] as number[], p99s: [] as number[] };
         let batchEntries = 1;
         for (let slice = 0; slice < slices; slice++) {
@@ -159,6 +160,7 @@ export async function walBenchmarks(): Promise<BenchResult[]> {
           wal_.p50s.push(run.p50Us);
           wal_.p99s.push(run.p99Us);
           wal_.fsyncP50s.push(after.fsyncMsP50);
+          wal_.fsyncSeconds += after.fsyncSecondsTotal - before.fsyncSecondsTotal;
           batchEntries = Math.max(1, Math.round(wal_.entries / Math.max(1, wal_.fsyncs)));
           const raw = rawLoop(rawFile, batchEntries * entryBytes, rawSliceMs);
           raw_.bytes += raw.bytes;
@@ -177,7 +179,7 @@ export async function walBenchmarks(): Promise<BenchResult[]> {
             name: `wal actor durable appends, ${label}`,
             value: entriesPerSecond,
             unit: 'entries/s',
-            note: `${(wal_.fsyncs / wal_.seconds).toFixed(0)} fsyncs/s, ${(wal_.entries / Math.max(1, wal_.fsyncs)).toFixed(1)} entries/fsync, append-to-durable p50 ${median(wal_.p50s).toFixed(0)} us, p99 ${median(wal_.p99s).toFixed(0)} us; fdatasync p50 ${median(wal_.fsyncP50s).toFixed(3)} ms`,
+            note: `${(wal_.fsyncs / wal_.seconds).toFixed(0)} fsyncs/s, ${(wal_.entries / Math.max(1, wal_.fsyncs)).toFixed(1)} entries/fsync, append-to-durable p50 ${median(wal_.p50s).toFixed(0)} us, p99 ${median(wal_.p99s).toFixed(0)} us; fdatasync p50 ${median(wal_.fsyncP50s).toFixed(3)} ms, mean ${((wal_.fsyncSeconds * 1000) / Math.max(1, wal_.fsyncs)).toFixed(3)} ms, ${((100 * wal_.fsyncSeconds) / wal_.seconds).toFixed(0)}% of the time`,
           },
           {
             name: `raw write+fdatasync loop, ${batchEntries * entryBytes} B per fsync`,

@@ -18,6 +18,12 @@ export interface Disk {
   readFile(file: string): Uint8Array;
   fdatasync(fd: number): void;
   fsync(fd: number): void;
+  /**
+   * fdatasync (or, when `full`, fsync) on libuv's thread pool: the calling thread keeps running while the disk works,
+   * and `done` runs on a later turn of its event loop (under the deterministic scheduler: a later scheduled step). The
+   * descriptor must stay open until `done` has run.
+   */
+  syncInBackground(fd: number, full: boolean, done: (error: Error | null) => void): void;
   /** Makes a directory's entries (creates, renames, deletes) durable. */
   fsyncDir(dir: string): void;
   truncate(fd: number, length: number): void;
@@ -72,6 +78,10 @@ export class RealDisk implements Disk {
   fsync(fd: number): void {
     fs.fsyncSync(fd);
   }
+  syncInBackground(fd: number, full: boolean, done: (error: Error | null) => void): void {
+    if (full) fs.fsync(fd, done);
+    else fs.fdatasync(fd, done);
+  }
   fsyncDir(dir: string): void {
     const fd = fs.openSync(dir, 'r');
     try {
@@ -100,6 +110,25 @@ export class RealDisk implements Disk {
 }
 
 export const realDisk = new RealDisk();
+
+/**
+ * For the deterministic scheduler: background syncs run at once and report through `defer`, so when they complete is
+ * decided by the scheduler's order, not by the thread pool.
+ */
+export function withDeferredSyncs(disk: Disk, defer: (callback: () => void) => void): Disk {
+  return Object.assign(Object.create(disk) as Disk, {
+    syncInBackground(fd: number, full: boolean, done: (error: Error | null) => void): void {
+      let failure: Error | null = null;
+      try {
+        if (full) disk.fsync(fd);
+        else disk.fdatasync(fd);
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+      }
+      defer(() => done(failure));
+    },
+  });
+}
 
 export function join(...parts: string[]): string {
   return path.join(...parts);

@@ -15,7 +15,7 @@ import { assert } from './assert.js';
 import { Cell, type Channel } from './cell.js';
 import { ManualClock, RealClock, type Clock } from './clock.js';
 import { decodeFrame } from './codec.js';
-import { realDisk, type Disk } from './disk.js';
+import { realDisk, withDeferredSyncs, type Disk } from './disk.js';
 import { ActorCrashedError, RemoteError } from './errors.js';
 import { limits } from './limits.js';
 import { createLogger, type Logger, type LogLevel } from './log.js';
@@ -107,12 +107,14 @@ export class ActorSystem extends EventEmitter {
     this.seed = options.seed ?? 1;
     this.logLevel = options.logLevel ?? 'info';
     this.log = options.logger ?? createLogger('runtime', this.logLevel);
-    this.disk = options.disk ?? realDisk;
     if (this.mode === 'deterministic') {
       const clock = new ManualClock();
       this.clock = clock;
-      this.sim = new Simulation(clock, this.seed);
+      const sim = new Simulation(clock, this.seed);
+      this.sim = sim;
+      this.disk = withDeferredSyncs(options.disk ?? realDisk, (callback) => sim.defer(callback));
     } else {
+      this.disk = options.disk ?? realDisk;
       this.clock = new RealClock();
       this.sim = undefined;
     }

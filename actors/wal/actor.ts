@@ -45,16 +45,17 @@ export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
     });
   };
 
-  // Background preparation of the next segment, one zero-filled chunk per timer turn. Under load one step is taken
-  // per wal.preparationPaceBytes appended, so the work is spread evenly between append turns; when appends pause,
-  // steps run back to back.
+  // Background preparation of the next segment, one zero-filled chunk per timer turn, its sync on the disk's thread
+  // pool so appends never wait for it (one step's sync at a time). Under load one step is taken per
+  // wal.preparationPaceBytes appended, so the work is spread evenly between append turns; when appends pause, steps
+  // run back to back.
   let stepTimer: Timer | undefined;
   let stepDue = false;
   let appendedSinceStep = 0;
   let bytesWrittenSeen = 0;
   let lastTurnMs = 0;
   const scheduleStep = (): void => {
-    if (stepTimer !== undefined || wal === undefined || !wal.needsPreparation) return;
+    if (stepTimer !== undefined || wal === undefined || !wal.needsPreparation || wal.preparing) return;
     const idleForMs = ctx.clock.now() - lastTurnMs;
     const delayMs = stepDue || idleForMs >= walLimits.preparationIdleMs ? 0 : walLimits.preparationIdleMs - idleForMs;
     stepTimer = ctx.clock.setTimer(delayMs, () => {
@@ -63,12 +64,17 @@ export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
       const idle = ctx.clock.now() - lastTurnMs >= walLimits.preparationIdleMs;
       if (stepDue || idle) {
         stepDue = false;
+        let started: boolean;
         try {
-          wal.prepareStep();
+          started = wal.prepareStepInBackground((error) => {
+            if (error) ctx.fail(error);
+            else scheduleStep();
+          });
         } catch (error) {
           ctx.fail(error);
           return;
         }
+        if (started) return;
       }
       scheduleStep();
     });
@@ -159,5 +165,10 @@ export default defineActor<WalProtocol, WalActorConfig>((ctx, config) => {
 
 /** --unsafe-no-fsync: every write still happens, but nothing waits for the disk (data loss on a crash). */
 function withoutSync(disk: Disk): Disk {
-  return Object.assign(Object.create(disk) as Disk, { fdatasync: () => {}, fsync: () => {}, fsyncDir: () => {} });
+  return Object.assign(Object.create(disk) as Disk, {
+    fdatasync: () => {},
+    fsync: () => {},
+    fsyncDir: () => {},
+    syncInBackground: (_fd: number, _full: boolean, done: (error: Error | null) => void) => queueMicrotask(() => done(null)),
+  });
 }

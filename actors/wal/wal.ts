@@ -134,6 +134,10 @@ interface PreparedSegment {
   fd: number;
   zeroedBytes: number;
   ready: boolean;
+  /** A background step's sync is running on the descriptor. */
+  syncing: boolean;
+  /** Closed (discarded or the WAL closed) while a background sync still used it: close once that ends. */
+  closeWhenSynced: boolean;
 }
 
 export function walDir(dataDir: string): string {
@@ -203,7 +207,12 @@ export class Wal {
   private pendingSeed: number | undefined;
   private pendingRecords = 0;
   private unsynced = false;
+  /** A background sync failed: the WAL refuses all further work (a retried fdatasync can report success for data the
+   * kernel already dropped). */
+  private syncFailure: Error | undefined;
   private prepared: PreparedSegment | undefined;
+  /** The prepared segment the last segment was made from (a background step's sync may still use its descriptor). */
+  private liveFromPrepared: PreparedSegment | undefined;
   private closed = false;
 
   private metadata: WalMetadata;
@@ -652,6 +661,48 @@ export class Wal {
     return !this.closed && (this.prepared === undefined || !this.prepared.ready);
   }
 
+  /** True while a background preparation step's sync runs. */
+  get preparing(): boolean {
+    return this.prepared?.syncing === true;
+  }
+
+  /**
+   * One step of preparing the next segment without holding up appends: the step's zeros are written on the calling
+   * thread (into the page cache, quick) and their sync runs on the disk's thread pool, so the thread goes back to
+   * appending while the disk works. Returns true when a sync started; `done` runs once it ends (an error is final:
+   * the WAL refuses all further work). Returns false when the step finished at once (creating the file, or sizing a
+   * sparse one) or there was nothing to do (ready, or a step's sync still running); `done` is not called then.
+   */
+  prepareStepInBackground(done: (error: Error | null) => void): boolean {
+    this.checkOpen();
+    const prepared = this.prepared;
+    if (prepared === undefined || this.preallocation === 'sparse') {
+      this.prepareStep();
+      return false;
+    }
+    if (prepared.ready || prepared.syncing) return false;
+    const end = Math.min(this.segmentBytes, prepared.zeroedBytes + walLimits.preparationChunkBytes);
+    zeroFill(this.disk, prepared.fd, prepared.zeroedBytes, end);
+    prepared.zeroedBytes = end;
+    const last = end === this.segmentBytes;
+    prepared.syncing = true;
+    // the last step syncs the file's size too (metadata): a full fsync makes the preallocation itself durable
+    this.disk.syncInBackground(prepared.fd, last, (error) => {
+      prepared.syncing = false;
+      if (prepared.closeWhenSynced) this.disk.close(prepared.fd);
+      if (error) this.syncFailure = error;
+      else if (last) prepared.ready = true;
+      done(error);
+    });
+    return true;
+  }
+
+  /** Closes the prepared segment's descriptor now, or once a background step's sync has ended. */
+  private closePrepared(prepared: PreparedSegment): void {
+    if (prepared.syncing) prepared.closeWhenSynced = true;
+    else this.disk.close(prepared.fd);
+  }
+
   /**
    * One step of preparing the next segment: creates it, or zero-fills and fdatasyncs one more chunk of it. Meant for
    * background turns between appends. Returns true while more steps remain.
@@ -661,7 +712,7 @@ export class Wal {
     if (this.prepared === undefined) {
       const sequence = this.segments[this.segments.length - 1]!.sequence + 1;
       const file = path.join(this.dir, preparedFileName(sequence));
-      this.prepared = { sequence, path: file, fd: this.disk.open(file, 'truncate'), zeroedBytes: 0, ready: false };
+      this.prepared = { sequence, path: file, fd: this.disk.open(file, 'truncate'), zeroedBytes: 0, ready: false, syncing: false, closeWhenSynced: false };
       return true;
     }
     const prepared = this.prepared;
@@ -693,7 +744,9 @@ export class Wal {
     this.recordSync(this.now() - started);
     this.unsynced = false;
     this.durableIndexValue = this.writtenIndex;
-    this.disk.close(this.fd);
+    if (this.liveFromPrepared?.fd === this.fd) this.closePrepared(this.liveFromPrepared);
+    else this.disk.close(this.fd);
+    this.liveFromPrepared = undefined;
 
     // 2. the next segment: preallocated in the background, or now if the background steps fell behind
     if (this.prepared === undefined || !this.prepared.ready || this.prepared.sequence !== current.sequence + 1) {
@@ -706,6 +759,7 @@ export class Wal {
     }
     const prepared = this.prepared!;
     this.prepared = undefined;
+    this.liveFromPrepared = prepared;
 
     // 3. its header records, synced before the file gets its real name: a segment in place always opens validly
     const firstIndex = this.lastIndexValue + 1;
@@ -740,7 +794,7 @@ export class Wal {
     const prepared = this.prepared;
     if (!prepared) return;
     this.prepared = undefined;
-    this.disk.close(prepared.fd);
+    this.closePrepared(prepared);
     this.disk.unlink(prepared.path);
   }
 
@@ -796,15 +850,17 @@ export class Wal {
       this.flush(true);
     } finally {
       this.closed = true;
-      this.disk.close(this.fd);
+      if (this.liveFromPrepared?.fd === this.fd) this.closePrepared(this.liveFromPrepared);
+      else this.disk.close(this.fd);
       if (this.prepared) {
-        this.disk.close(this.prepared.fd);
+        this.closePrepared(this.prepared);
         this.prepared = undefined;
       }
     }
   }
 
   private checkOpen(): void {
+    if (this.syncFailure) throw this.syncFailure;
     if (this.closed) throw new WalUsageError('the wal is closed');
   }
 }

@@ -7,6 +7,7 @@ import { WalCorruptError, WalEntriesUnavailableError, WalNotFoundError, WalUsage
 import { parseSegmentFileName } from '../../actors/wal/segment.js';
 import { walLimits } from '../../actors/wal/limits.js';
 import { captureLog, entries, entry, metadata, options, removeDir, segmentFiles, tempDir } from './helpers.js';
+import { realDisk, type Disk } from '../../runtime/disk.js';
 
 const confState = { voters: ['8e9e05c52164694d'], learners: [], votersOutgoing: [] };
 
@@ -334,5 +335,103 @@ test('a segment swapped for one from another log breaks the checksum chain', asy
     t.is(error?.file, namesA[1]);
     t.is(error?.offset, 0);
     t.regex(error?.message ?? '', /checksum chain/);
+  })();
+});
+
+/** The real disk, with background syncs held until the test lets them finish (or fail), and closes recorded. */
+function heldSyncDisk() {
+  const held: Array<{ fd: number; full: boolean; done: (error: Error | null) => void }> = [];
+  const closed: number[] = [];
+  const disk: Disk = Object.assign(Object.create(realDisk) as Disk, {
+    syncInBackground(fd: number, full: boolean, done: (error: Error | null) => void) {
+      held.push({ fd, full, done });
+    },
+    close(fd: number) {
+      closed.push(fd);
+      realDisk.close(fd);
+    },
+  });
+  const release = (error: Error | null = null) => {
+    const sync = held.shift();
+    if (!sync) throw new Error('no background sync is held');
+    if (!error && sync.full) realDisk.fsync(sync.fd);
+    else if (!error) realDisk.fdatasync(sync.fd);
+    sync.done(error);
+    return sync;
+  };
+  return { disk, held, closed, release };
+}
+
+test('background preparation: zeros are written at once, one sync at a time runs off the thread, the last one a full fsync', async (t) => {
+  await withDir((dir) => {
+    const segmentBytes = 3 * walLimits.preparationChunkBytes;
+    const { disk, held, release } = heldSyncDisk();
+    const { wal } = Wal.openOrCreate(options(dir, { disk, segmentBytes }), metadata);
+    const dones: Array<Error | null> = [];
+    const step = () => wal.prepareStepInBackground((error) => dones.push(error));
+    t.false(step(), 'creating the file is a quick step of its own');
+    t.true(wal.needsPreparation);
+    t.true(step());
+    t.true(wal.preparing);
+    t.false(step(), 'no second step while one sync runs');
+    t.is(held.length, 1);
+    t.false(held[0]!.full);
+    release();
+    t.deepEqual(dones, [null]);
+    t.false(wal.preparing);
+    t.true(step());
+    release();
+    t.true(step());
+    t.true(held[0]!.full, 'the last step syncs the size as well');
+    t.true(wal.needsPreparation, 'not ready before its last sync ended');
+    release();
+    t.false(wal.needsPreparation);
+    t.false(step(), 'nothing left to do');
+    const prepared = fs.readdirSync(walDir(dir)).find((name) => name.endsWith('.tmp'))!;
+    const bytes = fs.readFileSync(path.join(walDir(dir), prepared));
+    t.is(bytes.length, segmentBytes);
+    t.true(bytes.every((byte) => byte === 0));
+    // the appends that fill the segment rotate into the prepared one without finishing it on the append path
+    let index = 1;
+    while (wal.stats().rotations === 0) {
+      wal.append([entry(index, 1)]);
+      wal.flush(true);
+      index++;
+    }
+    t.is(wal.stats().preparationStalls, 0);
+    wal.close();
+    const reopened = Wal.open(options(dir, { segmentBytes }));
+    t.is(reopened.state.entries.length, index - 1);
+    reopened.wal.close();
+  })();
+});
+
+test('a failed background sync is final: the WAL refuses every later call with that error', async (t) => {
+  await withDir((dir) => {
+    const { disk, release } = heldSyncDisk();
+    const { wal } = Wal.openOrCreate(options(dir, { disk, segmentBytes: 2 * walLimits.preparationChunkBytes }), metadata);
+    wal.append([entry(1, 1)]);
+    wal.flush(true);
+    const seen: Array<Error | null> = [];
+    wal.prepareStepInBackground(() => undefined);
+    t.true(wal.prepareStepInBackground((error) => seen.push(error)));
+    release(new Error('EIO: the disk went away'));
+    t.is(seen[0]?.message, 'EIO: the disk went away');
+    t.throws(() => wal.append([entry(2, 1)]), { message: 'EIO: the disk went away' });
+    t.throws(() => wal.flush(true), { message: 'EIO: the disk went away' });
+  })();
+});
+
+test('closing while a background step syncs closes its descriptor only once the sync ended', async (t) => {
+  await withDir((dir) => {
+    const { disk, held, closed, release } = heldSyncDisk();
+    const { wal } = Wal.openOrCreate(options(dir, { disk, segmentBytes: 2 * walLimits.preparationChunkBytes }), metadata);
+    wal.prepareStepInBackground(() => undefined);
+    t.true(wal.prepareStepInBackground(() => undefined));
+    const fd = held[0]!.fd;
+    wal.close();
+    t.false(closed.includes(fd), 'still in use by the running sync');
+    release();
+    t.true(closed.includes(fd));
   })();
 });
