@@ -17,9 +17,15 @@ export const gatewayLimits = {
   /**
    * Largest HTTP request body read for a unary call, as a multiple of the gRPC receive limit: JSON carries bytes in
    * base64 (4/3 of their size) plus field names, so a body a little over 4/3 of the limit can still decode to a
-   * request under it. Past this the body is not read further.
+   * request under it. Past this the body is not kept.
    */
   bodyToProtoRatioMax: 1.5,
+  /**
+   * A body refused for its size is read on and dropped, up to this many bytes past the cap, so the client finishes
+   * sending and reads the 429 on a connection that stays open (closing mid-upload shows the client a broken pipe
+   * instead of the answer). Past this the answer goes out and the connection is closed.
+   */
+  refusedBodyDrainBytesMax: 64 * MiB,
   /** Largest single JSON message inside a stream body (watch, keep-alive) or one WebSocket message. */
   streamMessageBytesMax: 4 * MiB,
   /**
