@@ -3,8 +3,11 @@
 // reports throughput and p50/p99 from `wrk --latency`, and the ratio when two servers are measured. wrk keeps one
 // request in flight per connection, like the load generator's client slots.
 //
-//   node dist/bench/compare/wrk-put.js [--duration 10] [--connections 64] [--threads 2] [--keys 1000] URL [URL]
+//   node dist/bench/compare/wrk-put.js [--duration 10] [--connections 64] [--threads 2] [--keys 1000] [--rounds 1] URL [URL]
 //   node dist/bench/compare/wrk-put.js --start etcd[,tetcd]      starts fresh single members of those servers
+//
+// With --rounds N the servers take turns N times (A, B, A, B, ...), so drift in a shared machine's speed reaches both
+// alike, and the summary gives each server's median and the median of the per-round ratios.
 //
 // The Lua script is generated at run time into a temp dir: it cycles through --keys bodies (keys "00000000",
 // "00000001", ...) so the store sees distinct keys, with the values all the same.
@@ -15,6 +18,7 @@ import * as path from 'node:path';
 import { UsageError } from '../loadgen/errors.js';
 import { keyFor } from '../loadgen/workload.js';
 import { startCluster, type RunningCluster } from './cluster.js';
+import { median } from './results-md.js';
 import { servers } from './servers.js';
 
 export interface WrkResult {
@@ -33,6 +37,17 @@ export interface WrkSettings {
   connections: number;
   threads: number;
   keys: number;
+  rounds: number;
+}
+
+/** Over rounds of two servers measured in turn: each one's median rate and p99, and the median per-round ratio. */
+export function summarizeRounds(rounds: ReadonlyArray<readonly [WrkResult, WrkResult]>): { a: { rate: number; p99Us: number }; b: { rate: number; p99Us: number }; ratio: number; ratios: number[] } {
+  const ratios = rounds.map(([a, b]) => b.requestsPerSecond / a.requestsPerSecond);
+  const side = (pick: (round: readonly [WrkResult, WrkResult]) => WrkResult) => ({
+    rate: median(rounds.map((r) => pick(r).requestsPerSecond)),
+    p99Us: median(rounds.map((r) => pick(r).p99Us)),
+  });
+  return { a: side((r) => r[0]), b: side((r) => r[1]), ratio: median(ratios), ratios };
 }
 
 /** The Lua script: a table of request bodies, one picked per request in turn. */
@@ -106,7 +121,7 @@ function formatLine(r: WrkResult): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const settings: WrkSettings = { durationSeconds: 10, connections: 64, threads: 2, keys: 1000 };
+  const settings: WrkSettings = { durationSeconds: 10, connections: 64, threads: 2, keys: 1000, rounds: 1 };
   const urls: string[] = [];
   let start: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -120,6 +135,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (a === '--connections') settings.connections = Number(value());
     else if (a === '--threads') settings.threads = Number(value());
     else if (a === '--keys') settings.keys = Number(value());
+    else if (a === '--rounds') settings.rounds = Number(value());
     else if (a === '--start') start = value().split(',');
     else if (a.startsWith('-')) throw new UsageError(`unknown flag ${a}`);
     else urls.push(a);
@@ -141,15 +157,29 @@ export async function main(argv: string[]): Promise<number> {
       targets.push([name, c.clientUrls[0]!]);
     }
     const results: WrkResult[] = [];
-    for (const [label, url] of targets) {
-      const r = await measure(label, url, settings, scriptPath);
-      results.push(r);
-      console.log(formatLine(r));
-      console.log(`         ${r.command.replace(scriptPath, 'put.lua')}`);
+    const rounds: Array<[WrkResult, WrkResult]> = [];
+    for (let round = 1; round <= settings.rounds; round++) {
+      if (settings.rounds > 1) console.log(`round ${round} of ${settings.rounds}`);
+      const measured: WrkResult[] = [];
+      for (const [label, url] of targets) {
+        const r = await measure(label, url, settings, scriptPath);
+        measured.push(r);
+        console.log(formatLine(r));
+        if (round === 1) console.log(`         ${r.command.replace(scriptPath, 'put.lua')}`);
+      }
+      results.push(...measured);
+      if (measured.length === 2) {
+        const [a, b] = measured as [WrkResult, WrkResult];
+        rounds.push([a, b]);
+        console.log(`ratio ${b.label}/${a.label}: ${(b.requestsPerSecond / a.requestsPerSecond).toFixed(2)}x throughput, p99 ${(b.p99Us / a.p99Us).toFixed(2)}x`);
+      }
     }
-    if (results.length === 2) {
-      const [a, b] = results as [WrkResult, WrkResult];
-      console.log(`ratio ${b.label}/${a.label}: ${(b.requestsPerSecond / a.requestsPerSecond).toFixed(2)}x throughput, p99 ${(b.p99Us / a.p99Us).toFixed(2)}x`);
+    if (rounds.length > 1) {
+      const [a, b] = rounds[0]!;
+      const s = summarizeRounds(rounds);
+      const rate = (r: number): string => Math.round(r).toLocaleString('en-US');
+      console.log(`medians over ${rounds.length} rounds: ${a.label} ${rate(s.a.rate)} puts/s (p99 ${(s.a.p99Us / 1000).toFixed(2)} ms), ${b.label} ${rate(s.b.rate)} puts/s (p99 ${(s.b.p99Us / 1000).toFixed(2)} ms)`);
+      console.log(`median ratio ${b.label}/${a.label}: ${s.ratio.toFixed(2)}x (per round: ${s.ratios.map((r) => r.toFixed(2)).join(', ')})`);
     }
     return results.some((r) => r.errors > 0) ? 1 : 0;
   } finally {

@@ -5,7 +5,7 @@ import type { CompareReport, Measurement } from '../../bench/compare/compare.js'
 import { parseSettings } from '../../bench/compare/compare.js';
 import { compareWorkloads } from '../../bench/compare/matrix.js';
 import { median, renderResults } from '../../bench/compare/results-md.js';
-import { parseWrkDuration, parseWrkOutput, wrkScript } from '../../bench/compare/wrk-put.js';
+import { parseWrkDuration, parseWrkOutput, summarizeRounds, wrkScript, type WrkResult } from '../../bench/compare/wrk-put.js';
 import { UsageError } from '../../bench/loadgen/errors.js';
 import { createHistogram, recordUs, summarize } from '../../bench/loadgen/histogram.js';
 import type { RunResult } from '../../bench/loadgen/runner.js';
@@ -206,4 +206,17 @@ test('the leader is the member whose status names itself as leader', async (t) =
   } finally {
     for (const s of servers) s.close();
   }
+});
+
+test('wrk rounds: the median rate and p99 of each server, and the median of the per-round ratios', (t) => {
+  const r = (label: string, requestsPerSecond: number, p99Us: number): WrkResult => ({ label, url: 'u', requestsPerSecond, p50Us: 1, p99Us, errors: 0, command: 'wrk' });
+  const summary = summarizeRounds([
+    [r('etcd', 6000, 25_000), r('tetcd', 13_000, 20_000)],
+    [r('etcd', 5000, 30_000), r('tetcd', 9_000, 26_000)],
+    [r('etcd', 6500, 22_000), r('tetcd', 14_000, 21_000)],
+  ]);
+  t.deepEqual(summary.a, { rate: 6000, p99Us: 25_000 });
+  t.deepEqual(summary.b, { rate: 13_000, p99Us: 21_000 });
+  t.deepEqual(summary.ratios.map((x) => Number(x.toFixed(3))), [2.167, 1.8, 2.154]);
+  t.is(Number(summary.ratio.toFixed(3)), 2.154);
 });
