@@ -46,7 +46,12 @@ for (const spec of boot.actors) {
   });
 }
 
-/** Frames between two actors of this thread, in order, delivered in a later turn (as a port would). */
+/**
+ * Frames between two actors of this thread, in order, delivered once the sender's turn is over (as a port would), in
+ * a microtask rather than the next round of the event loop: a hop inside a thread then costs no extra loop iteration
+ * (about 40-70 us each on the development machine, two per durable write between raft and the WAL). The receiver
+ * still ends its own turn in a later round.
+ */
 class LocalQueue {
   private frames: Uint8Array[] = [];
   private scheduled = false;
@@ -64,7 +69,7 @@ class LocalQueue {
         this.frames.push(frame);
         if (!this.scheduled) {
           this.scheduled = true;
-          setImmediate(() => this.drain());
+          queueMicrotask(() => this.drain());
         }
       },
       close: () => {
