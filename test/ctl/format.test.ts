@@ -1,11 +1,12 @@
 // The Go formatting and parsing tetcdctl reproduces, byte by byte and with random input: %q quoting, encoding/json
 // strings, durations, integers, human-readable sizes; the table layout and its line wrapping; the flag parser; the
-// txn line syntax; the bbolt snapshot reader's checksum.
+// txn line syntax; the bbolt snapshot reader's checksum; the mask the differential tests compare outputs through.
 import test from 'ava';
 import fc from 'fast-check';
 import { argify } from '../../client/ctl/cmd-util.js';
 import { parseCompare } from '../../client/ctl/cmd-txn.js';
 import { CtlError } from '../../client/ctl/context.js';
+import { mask } from './helpers/diff.js';
 import { FlagError, parseFlags, type FlagSpec } from '../../client/ctl/flags.js';
 import {
   formatGoDuration,
@@ -221,4 +222,12 @@ test('crc32c: the Castagnoli checksum etcd\'s snapshot status uses', (t) => {
   t.is(crc32c(0, new Uint8Array(0)), 0);
   const whole = crc32c(0, Buffer.from('hello world'));
   t.is(crc32c(crc32c(0, Buffer.from('hello ')), Buffer.from('world')), whole, 'incremental');
+});
+
+test('the output mask names hex member ids of 12 to 16 digits alike on both sides, as etcdctl drops leading zeros', (t) => {
+  const etcd = mask('127.0.0.1:2379, f5c5dbc3749a4af, 3.4.23, 20 kB, true, false, 2, 8, 8, memberID:1106153717457110191 alarm:NOSPACE');
+  const tetcd = mask('127.0.0.1:23790, 8e9e05c52164694d, 3.4.23, 20 kB, true, false, 2, 8, 8, memberID:10276657743932975437 alarm:NOSPACE');
+  t.is(etcd, '127.0.0.1:<port1>, <id1>, 3.4.23, 20 kB, true, false, 2, 8, 8, memberID:<id2> alarm:NOSPACE');
+  t.is(tetcd, etcd);
+  t.is(mask('revision 12345678901'), 'revision 12345678901', 'shorter numbers are left alone');
 });

@@ -161,7 +161,10 @@ export class Renamer {
   }
 }
 
-/** The standard masks: log lines, numbered fields of json and fields output, 16-digit hex IDs, durations. */
+/**
+ * The standard masks: log lines, numbered fields of json and fields output, hex IDs (etcdctl prints them without
+ * leading zeros, so a random ID has fewer than 16 digits one time in 16), durations.
+ */
 export function mask(text: string, renamer = new Renamer()): string {
   return text
     .split('\n')
@@ -175,7 +178,7 @@ export function mask(text: string, renamer = new Renamer()): string {
       const category = fieldKeys[key];
       return category ? `"${key}" : ${renamer.name(category, value)}` : all;
     })
-    .replace(/\b[0-9a-f]{16}\b/g, (hex) => renamer.name('id', hex))
+    .replace(/\b[0-9a-f]{12,16}\b/g, (hex) => renamer.name('id', hex))
     // alarm list: memberID:<decimal>
     .replace(/\bmemberID:(\d+)/g, (_, id: string) => `memberID:${renamer.name('id', id)}`)
     // each side's server listens on its own ports
