@@ -72,18 +72,25 @@ async function identity(config: MemberConfig, log: Logger): Promise<Identity> {
   const token = config.initialClusterToken;
   const configured = [...config.initialCluster].map(([name, urls]) => ({ id: memberIdFor(urls, token), name, urls }));
   const existing = Wal.readMetadata(realDisk, walDir(config.dataDir));
+  const bootstrap = (): Identity => ({
+    memberId: memberIdFor(config.initialAdvertisePeerUrls, token),
+    clusterId: clusterIdFor(configured.map((m) => m.id)),
+    peers: configured.map(({ id, urls }) => ({ id, urls })),
+    initialVoters: configured.map((m) => m.id),
+    initialVoterContexts: Object.fromEntries(configured.map((m) => [m.id, encodeValue({ peerURLs: [...m.urls], name: m.name } satisfies MemberContext)])),
+  });
   if (existing) {
+    // A member of a new cluster stopped after creating its WAL but before raft wrote anything (Ctrl-C during the
+    // first start) would otherwise restart with no configuration and never elect. Its bootstrap is offered again;
+    // raft takes it only when the log holds no term, entry or snapshot, so a member with any history restarts
+    // from its history alone.
+    if (config.initialClusterState === 'new') {
+      const fresh = bootstrap();
+      if (fresh.memberId === existing.memberId && fresh.clusterId === existing.clusterId) return fresh;
+    }
     return { memberId: existing.memberId, clusterId: existing.clusterId, peers: configured.map(({ id, urls }) => ({ id, urls })), initialVoters: [] };
   }
-  if (config.initialClusterState === 'new') {
-    return {
-      memberId: memberIdFor(config.initialAdvertisePeerUrls, token),
-      clusterId: clusterIdFor(configured.map((m) => m.id)),
-      peers: configured.map(({ id, urls }) => ({ id, urls })),
-      initialVoters: configured.map((m) => m.id),
-      initialVoterContexts: Object.fromEntries(configured.map((m) => [m.id, encodeValue({ peerURLs: [...m.urls], name: m.name } satisfies MemberContext)])),
-    };
-  }
+  if (config.initialClusterState === 'new') return bootstrap();
   const mine = [...config.initialAdvertisePeerUrls].sort().join(',');
   const others = [...config.initialCluster].filter(([name]) => name !== config.name).flatMap(([, urls]) => urls);
   const deadline = Date.now() + memberLimits.joinDiscoveryMs;

@@ -2,6 +2,9 @@
 import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Wal, walDir } from '../../actors/wal/wal.js';
+import { realDisk } from '../../runtime/disk.js';
+import { silentLogger } from '../../runtime/log.js';
 import { makeCluster, Member, type Cluster } from '../helpers/tetcd.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -33,6 +36,33 @@ test('every answered write survives a restart; SIGTERM exits 0', async (t) => {
     t.is(body.count, '50');
     t.is(body.header.revision, '51');
     t.is(text(body.kvs!.find((kv) => text(kv.key) === 'k7')?.value), 'v7');
+  } finally {
+    await cluster.stop();
+  }
+});
+
+test('a first start stopped after the WAL was created but before raft wrote anything bootstraps again', async (t) => {
+  const { cluster, m } = await standalone();
+  try {
+    t.is(await m.stop(), 0);
+    // what Ctrl-C during the first start can leave: a WAL holding its creation records and nothing else
+    const wal = walDir(m.spec.dataDir);
+    const metadata = Wal.readMetadata(realDisk, wal);
+    t.truthy(metadata);
+    fs.rmSync(path.join(m.spec.dataDir, 'member'), { recursive: true, force: true });
+    Wal.openOrCreate({ dir: wal, disk: realDisk, log: silentLogger }, metadata!).wal.close();
+    m.start();
+    await m.ready();
+    const put = await m.call<{ header: { revision: string } }>('/v3/kv/put', { key: b64('after'), value: b64('restart') });
+    t.is(put.status, 200, 'the member elected itself and took the write');
+    t.is(put.body.header.revision, '2');
+    // and a restart with history keeps it: the bootstrap is not applied twice
+    t.is(await m.stop(), 0);
+    m.start();
+    await m.ready();
+    const { body } = await m.call<RangeBody>('/v3/kv/range', { key: b64('after') });
+    t.is(text(body.kvs?.[0]?.value), 'restart');
+    t.is(body.header.revision, '2');
   } finally {
     await cluster.stop();
   }
