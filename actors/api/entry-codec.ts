@@ -102,23 +102,24 @@ function decodePut(data: Uint8Array): InternalRequest {
   let member = '';
   for (let i = 0; i < memberLength; i++) member += String.fromCharCode(data[at + i]!);
   at += memberLength;
-  const req: PutRequest = { key: data, value: data };
+  let lease: bigint | undefined;
   if ((flags & FLAG_LEASE) !== 0) {
     need(data, at, 8, 'lease');
-    req.lease = BigInt.asIntN(64, (BigInt(readUint32(data, at + 4)) << 32n) | BigInt(readUint32(data, at)));
+    lease = BigInt.asIntN(64, (BigInt(readUint32(data, at + 4)) << 32n) | BigInt(readUint32(data, at)));
     at += 8;
   }
   need(data, at, 4, 'key length');
   const keyLength = readUint32(data, at);
   at += 4;
   need(data, at, keyLength, 'key');
-  req.key = data.subarray(at, at + keyLength);
+  const key = data.subarray(at, at + keyLength);
   at += keyLength;
   need(data, at, 4, 'value length');
   const valueLength = readUint32(data, at);
   at += 4;
   if (at + valueLength !== data.length) throw new EntryPayloadError(`value of ${valueLength} bytes does not end the ${data.length}-byte payload`);
-  req.value = data.subarray(at, at + valueLength);
+  const req: PutRequest = { key, value: data.subarray(at) };
+  if (lease !== undefined) req.lease = lease;
   if ((flags & FLAG_PREV_KV) !== 0) req.prevKv = true;
   if ((flags & FLAG_IGNORE_VALUE) !== 0) req.ignoreValue = true;
   if ((flags & FLAG_IGNORE_LEASE) !== 0) req.ignoreLease = true;

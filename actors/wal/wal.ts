@@ -697,6 +697,14 @@ export class Wal {
     return true;
   }
 
+  /** Closes the last segment's descriptor: through closePrepared when it was a prepared segment (a background step's
+   * sync may still use it). */
+  private closeLiveFile(): void {
+    if (this.liveFromPrepared !== undefined) this.closePrepared(this.liveFromPrepared);
+    else this.disk.close(this.fd);
+    this.liveFromPrepared = undefined;
+  }
+
   /** Closes the prepared segment's descriptor now, or once a background step's sync has ended. */
   private closePrepared(prepared: PreparedSegment): void {
     if (prepared.syncing) prepared.closeWhenSynced = true;
@@ -744,9 +752,7 @@ export class Wal {
     this.recordSync(this.now() - started);
     this.unsynced = false;
     this.durableIndexValue = this.writtenIndex;
-    if (this.liveFromPrepared?.fd === this.fd) this.closePrepared(this.liveFromPrepared);
-    else this.disk.close(this.fd);
-    this.liveFromPrepared = undefined;
+    this.closeLiveFile();
 
     // 2. the next segment: preallocated in the background, or now if the background steps fell behind
     if (this.prepared === undefined || !this.prepared.ready || this.prepared.sequence !== current.sequence + 1) {
@@ -850,8 +856,7 @@ export class Wal {
       this.flush(true);
     } finally {
       this.closed = true;
-      if (this.liveFromPrepared?.fd === this.fd) this.closePrepared(this.liveFromPrepared);
-      else this.disk.close(this.fd);
+      this.closeLiveFile();
       if (this.prepared) {
         this.closePrepared(this.prepared);
         this.prepared = undefined;
