@@ -76,7 +76,8 @@ export class Member {
     };
     child.stdout!.on('data', append);
     child.stderr!.on('data', append);
-    child.on('exit', (code, signal) => {
+    // 'close' comes after 'exit' once stdout and stderr have ended, so the log is whole when the member counts as gone
+    child.on('close', (code, signal) => {
       live.delete(child);
       if (this.child === child) this.child = undefined;
       this.exitCode = code;
@@ -104,7 +105,7 @@ export class Member {
   async stop(graceMs = 10_000): Promise<number | null> {
     const child = this.child;
     if (!child) return this.exitCode;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
@@ -116,7 +117,7 @@ export class Member {
   async kill(): Promise<void> {
     const child = this.child;
     if (!child) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     child.kill('SIGKILL');
     await exited;
   }
