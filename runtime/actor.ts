@@ -36,8 +36,13 @@ export interface ActorRef<P extends AnyProtocol> {
   ask<M extends P['inbox']>(message: M, options?: AskOptions): Promise<ReplyOf<P, M['type']>>;
   /** True while a tell would be accepted. */
   writable(): boolean;
-  /** Resolves once the receiver's mailbox is below its limit again. */
+  /**
+   * Resolves once the receiver's mailbox is below its limit again, and at once when the receiver is gone: a sender
+   * that retries after it must check gone() first, or it spins.
+   */
   whenWritable(): Promise<void>;
+  /** True when there is no open link to the receiver (it stopped or crashed): tells are refused and never delivered. */
+  gone(): boolean;
   /** Messages sent to this actor and not yet handled by it. */
   pending(): number;
 }

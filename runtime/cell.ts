@@ -364,6 +364,10 @@ export class Cell {
         });
       },
       writable: () => cell.links.get(peer)?.writable() ?? false,
+      gone: () => {
+        const l = cell.links.get(peer);
+        return l === undefined || l.closedReason !== undefined;
+      },
       whenWritable() {
         const l = cell.links.get(peer);
         if (!l || l.writable() || l.closedReason !== undefined) return Promise.resolve();

@@ -11,6 +11,8 @@ export const limits = {
   askTimeoutMsDefault: 10_000,
   /** How long a stopping actor may take to close its resources before its worker is terminated. */
   stopTimeoutMs: 15_000,
+  /** An actor taking longer than this to stop is logged as a warning. */
+  slowStopWarnMs: 1_000,
   /** Largest number of deliveries a deterministic run makes in one runUntilIdle call before it reports a livelock. */
   simulatedStepsMax: 10_000_000,
 } as const;

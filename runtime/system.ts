@@ -347,8 +347,11 @@ export class ActorSystem extends EventEmitter {
   private async stopHost(host: Host): Promise<void> {
     if (host.stopped) return;
     host.stopped = true;
+    const began = Date.now();
     try {
       await this.stopPlacement(host);
+      const ms = Date.now() - began;
+      if (ms > limits.slowStopWarnMs) this.log.warn('slow actor stop', { actor: host.spec.name, ms });
     } finally {
       this.unlinkEverywhere(host.spec.name, 'stopped');
     }
@@ -428,10 +431,14 @@ export class ActorSystem extends EventEmitter {
       host.cell = this.newLocalCell(host);
       host.ports.clear();
     }
+    // the system may have begun stopping while the old incarnation went: then there is nothing to restart
+    if (this.stopping || host.stopped) return;
     for (const peerName of this.hosts.keys()) {
       if (peerName !== name && !this.hosts.get(peerName)!.stopped) this.connect(name, peerName);
     }
     await this.startHost(host);
+    // stopped while the new incarnation started: stopAll passed it by with no worker to stop
+    if (host.stopped && host.group?.worker) await host.group.worker.terminate();
   }
 }
 

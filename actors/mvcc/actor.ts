@@ -12,6 +12,7 @@ import type { ApplyOutcome } from '../api/internal.js';
 import { EtcdError, Errors, etcdError } from '../api/errors.js';
 import type { Entry } from '../raft/core/types.js';
 import { ImageStreamClosedError } from './errors.js';
+import { ActorUnavailableError } from '../../runtime/errors.js';
 import type { ImageRestorer, ImageStream } from './image.js';
 import { mvccLimits } from './limits.js';
 import type { LeaseEvents, LeaseProtocol } from '../lease/protocol.js';
@@ -314,7 +315,11 @@ export class MvccShell {
         chunks++;
         // an ask now and then bounds how far ahead of the disk we run, and lets applies go on in between
         if (chunks % mvccLimits.snapshotChunksPerAsk === 0) await snapshots.ask({ type: 'chunk', writeId, bytes: next.value }, { timeoutMs: 120_000 });
-        else while (!snapshots.tell({ type: 'chunk', writeId, bytes: next.value })) await snapshots.whenWritable();
+        else
+          while (!snapshots.tell({ type: 'chunk', writeId, bytes: next.value })) {
+            if (snapshots.gone()) throw new ActorUnavailableError(this.config.snapshot, 'gone while a snapshot was being written');
+            await snapshots.whenWritable();
+          }
       }
       const committed = await snapshots.ask({ type: 'commit', writeId }, { timeoutMs: 600_000 });
       this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, index);

@@ -32,7 +32,7 @@ export default defineActor<PumpProtocol>((ctx) => {
               let slice = 0;
               while (n < message.count && slice < 4096) {
                 if (!to.tell({ type: 'put', key, lease: 0, n })) {
-                  void to.whenWritable().then(pump);
+                  if (!to.gone()) void to.whenWritable().then(pump);
                   return;
                 }
                 n++;

@@ -147,6 +147,32 @@ test('an actor with a restart policy is restarted and reachable again', async (t
   }
 });
 
+test('a sender waiting for room at a receiver that crashed stops waiting: it sees gone() instead of spinning', async (t) => {
+  const system = new ActorSystem({ mode: 'threads', logLevel: 'error' });
+  system.add({ name: 'sender', module: probe });
+  system.add({ name: 'fragile', module: probe, onCrash: 'restart', restartsMax: 1 });
+  const crashes: CrashReport[] = [];
+  system.on('crash', (report: CrashReport) => crashes.push(report));
+  await system.start();
+  try {
+    const sender = system.ref<ProbeProtocol>('sender');
+    const fragile = system.ref<ProbeProtocol>('fragile');
+    // the receiver is busy, so the sender fills its mailbox and waits for room; then the receiver crashes
+    fragile.tell({ type: 'block', ms: 300 });
+    sender.tell({ type: 'spam', to: 'fragile', count: 50_000_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    fragile.tell({ type: 'boom' });
+    const deadline = Date.now() + 10_000;
+    while (crashes.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    t.is(crashes.length, 1);
+    // a sender spinning on "wait for room" never gets back to its mailbox; a well-behaved one answers
+    const report = await sender.ask({ type: 'report' }, { timeoutMs: 5_000 });
+    t.true(report.refused > 0, 'the sender did wait for room');
+  } finally {
+    await system.stop();
+  }
+});
+
 test('an actor factory may ask other actors while it starts', async (t) => {
   const system = new ActorSystem({ mode: 'threads', logLevel: 'error' });
   system.add({ name: 'first', module: probe });
