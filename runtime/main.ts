@@ -27,6 +27,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   const config = parsed.config;
   const log = createLogger('tetcd', config.logLevel);
+  // The handlers are in place before the member starts: its gateway answers /health before startMember returns,
+  // and a SIGTERM in that window must still end in a clean stop, not in the signal's default exit.
+  let signaled: NodeJS.Signals | undefined;
+  let onSignal: (signal: NodeJS.Signals) => void = (signal) => {
+    signaled = signal;
+  };
+  const handler = (signal: NodeJS.Signals) => onSignal(signal);
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
   let member: RunningMember;
   try {
     member = await startMember(config, log);
@@ -37,15 +46,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   log.info('ready to serve client requests', { urls: config.listenClientUrls, memberId: member.memberId });
   return new Promise<number>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      log.info('received signal; shutting down', { signal });
-      void member.stop().then(() => resolve(0));
+    let stopping = false;
+    const stop = (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      void member.stop().then(() => resolve(code));
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    onSignal = (signal) => {
+      log.info('received signal; shutting down', { signal });
+      stop(0);
+    };
+    if (signaled) onSignal(signaled);
     void member.system.failed().then((failure) => {
       log.error('a member actor failed; shutting down', { error: failure.message });
-      void member.stop().then(() => resolve(1));
+      stop(1);
     });
   });
 }

@@ -38,6 +38,8 @@ export interface RunningMember {
 export const memberLimits = {
   /** How long a stopping member lets requests in flight finish. */
   drainMs: 5_000,
+  /** A stop taking longer than this is logged as a warning with where the time went. */
+  slowStopWarnMs: 3_000,
   /** How long a joining member keeps trying to reach the existing members. */
   joinDiscoveryMs: 60_000,
 } as const;
@@ -226,6 +228,7 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      const began = Date.now();
       try {
         const { unfinished } = await system
           .ref<GatewayProtocol>('gateway')
@@ -234,8 +237,12 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
       } catch (error) {
         log.warn('could not drain the gateway', { error });
       }
+      const drained = Date.now();
       await system.stop();
       lock.release();
+      const timings = { drainMs: drained - began, actorsMs: Date.now() - drained };
+      if (Date.now() - began > memberLimits.slowStopWarnMs) log.warn('slow stop', timings);
+      else log.info('stopped', timings);
     })();
     return stopping;
   };

@@ -41,6 +41,8 @@ export class Member {
   log = '';
   exitCode: number | null = null;
   exitSignal: NodeJS.Signals | null = null;
+  /** The last stop() ran out of grace and SIGKILLed the member. */
+  killedAfterGraceMs: number | undefined;
 
   constructor(
     readonly spec: MemberSpec,
@@ -101,16 +103,26 @@ export class Member {
     }
   }
 
-  /** SIGTERM and wait for a clean exit (SIGKILL after `graceMs`). */
-  async stop(graceMs = 10_000): Promise<number | null> {
+  /** SIGTERM and wait for a clean exit (SIGKILL after `graceMs`: a shared CI machine's fsyncs can take seconds). */
+  async stop(graceMs = 30_000): Promise<number | null> {
     const child = this.child;
     if (!child) return this.exitCode;
+    this.killedAfterGraceMs = undefined;
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const timer = setTimeout(() => {
+      this.killedAfterGraceMs = graceMs;
+      child.kill('SIGKILL');
+    }, graceMs);
     await exited;
     clearTimeout(timer);
     return this.exitCode;
+  }
+
+  /** How the member last ended, with its log's tail: the message for an assertion on its exit. */
+  exitReport(): string {
+    const how = this.killedAfterGraceMs === undefined ? '' : ` (still running ${this.killedAfterGraceMs} ms after SIGTERM: SIGKILLed)`;
+    return `${this.spec.name} exited with code ${this.exitCode}, signal ${this.exitSignal}${how}; log tail:\n${this.log.slice(-3000)}`;
   }
 
   /** SIGKILL: a crash. */
