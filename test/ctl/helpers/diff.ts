@@ -260,11 +260,14 @@ async function runScenario<S>(tool: Tool, endpoint: string, scenario: Scenario<S
   if (!scenario.keepState) await reset(endpoint);
   let state = undefined as S;
   if (scenario.setup) {
-    const client = new Client({ endpoints: [endpoint], transport: 'http', requestTimeoutMs: 15_000 });
+    // generous: the reference etcd shares a loaded machine with the rest of the suite, and a setup is not what is compared
+    const client = new Client({ endpoints: [endpoint], transport: 'http', requestTimeoutMs: 30_000 });
     try {
       state = await scenario.setup(client);
     } catch (error) {
-      throw new Error(`setup of ${typeof scenario.args === 'function' ? scenario.args.toString().slice(0, 80) : JSON.stringify(scenario.args)} on the ${tool} side failed: ${(error as Error).message}: ${(error as Error).stack}`, { cause: error });
+      const cause = (error as Error).cause;
+      const why = cause instanceof Error ? ` (last attempt: ${cause.name}: ${cause.message})` : '';
+      throw new Error(`setup of ${typeof scenario.args === 'function' ? scenario.args.toString().slice(0, 80) : JSON.stringify(scenario.args)} on the ${tool} side failed: ${(error as Error).message}${why}: ${(error as Error).stack}`, { cause: error });
     } finally {
       client.close();
     }
