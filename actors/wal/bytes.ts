@@ -9,7 +9,8 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Writes a non-negative safe integer as a u64 (two u32 halves: no BigInt on the hot path). */
 export function setU64(view: DataView, offset: number, value: number): void {
-  assert(Number.isSafeInteger(value) && value >= 0, `u64 field out of range: ${value}`);
+  // on the hot path (twice per entry record): the message is built only when the check fails
+  if (!(Number.isSafeInteger(value) && value >= 0)) assert(false, `u64 field out of range: ${value}`);
   view.setUint32(offset, value >>> 0, true);
   view.setUint32(offset + 4, Math.floor(value / two32), true);
 }

@@ -128,7 +128,7 @@ export class RecordBuffer {
 
   /** Lays out a record's header and padding; returns the payload's offset for the caller to fill, then seal(). */
   private begin(type: RecordType, payloadBytes: number): number {
-    assert(payloadBytes >= 0 && payloadBytes <= walLimits.recordPayloadBytesMax, `record payload of ${payloadBytes} bytes is over the limit`);
+    if (!(payloadBytes >= 0 && payloadBytes <= walLimits.recordPayloadBytesMax)) assert(false, `record payload of ${payloadBytes} bytes is over the limit`);
     const size = recordBytes(payloadBytes);
     const at = this.reserve(size);
     const padBytes = size - recordHeaderBytes - payloadBytes;
@@ -156,7 +156,7 @@ export class RecordBuffer {
     const p = at + recordHeaderBytes;
     setU64(this.view, p, entry.term);
     setU64(this.view, p + 8, entry.index);
-    assert(entry.type === 0 || entry.type === 1, `unknown entry type ${entry.type}`);
+    if (entry.type !== 0 && entry.type !== 1) assert(false, `unknown entry type ${entry.type}`);
     this.bytes[p + 16] = entry.type;
     this.bytes.set(data, p + entryPayloadHeaderBytes);
     this.seal(at, payloadBytes, this.crc);

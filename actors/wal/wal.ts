@@ -547,31 +547,35 @@ export class Wal {
     if (this.pending.length >= walLimits.pendingBytesMax) this.writePending();
   }
 
+  // checkEntries and checkHardState run on every append: each message is built only when its check fails.
   private checkEntries(entries: readonly Entry[]): void {
     const first = entries[0]!;
-    usage(Number.isSafeInteger(first.index) && first.index >= 1, `entry index ${first.index} is not a positive integer`);
-    usage(first.index <= this.lastIndexValue + 1, `entry ${first.index} would leave a gap after the last index ${this.lastIndexValue}`);
+    if (!(Number.isSafeInteger(first.index) && first.index >= 1)) usage(false, `entry index ${first.index} is not a positive integer`);
+    if (first.index > this.lastIndexValue + 1) usage(false, `entry ${first.index} would leave a gap after the last index ${this.lastIndexValue}`);
     if (first.index <= this.lastIndexValue) {
-      usage(first.index > this.hardState.commit, `entry ${first.index} would overwrite a committed entry (commit ${this.hardState.commit})`);
-      if (this.marker) usage(first.index > this.marker.index, `entry ${first.index} would overwrite the snapshot at ${this.marker.index}`);
-    } else {
-      usage(first.term >= this.lastTerm, `entry ${first.index} has term ${first.term}, below the last term ${this.lastTerm}`);
+      if (first.index <= this.hardState.commit) usage(false, `entry ${first.index} would overwrite a committed entry (commit ${this.hardState.commit})`);
+      if (this.marker && first.index <= this.marker.index) usage(false, `entry ${first.index} would overwrite the snapshot at ${this.marker.index}`);
+    } else if (first.term < this.lastTerm) {
+      usage(false, `entry ${first.index} has term ${first.term}, below the last term ${this.lastTerm}`);
     }
+    const dataBytesMax = walLimits.recordPayloadBytesMax - entryPayloadHeaderBytes;
+    let previousTerm = first.term;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
-      usage(entry.index === first.index + i, `entries are not contiguous at position ${i}`);
-      usage(Number.isSafeInteger(entry.term) && entry.term >= 0, `entry ${entry.index} has an invalid term ${entry.term}`);
-      if (i > 0) usage(entry.term >= entries[i - 1]!.term, `entry ${entry.index} has a lower term than the entry before it`);
-      usage(entry.type === 0 || entry.type === 1, `entry ${entry.index} has an unknown type ${entry.type}`);
-      usage(entry.data.length <= walLimits.recordPayloadBytesMax - entryPayloadHeaderBytes, `entry ${entry.index} of ${entry.data.length} bytes is over the record limit`);
+      if (entry.index !== first.index + i) usage(false, `entries are not contiguous at position ${i}`);
+      if (!(Number.isSafeInteger(entry.term) && entry.term >= 0)) usage(false, `entry ${entry.index} has an invalid term ${entry.term}`);
+      if (entry.term < previousTerm) usage(false, `entry ${entry.index} has a lower term than the entry before it`);
+      if (entry.type !== 0 && entry.type !== 1) usage(false, `entry ${entry.index} has an unknown type ${entry.type}`);
+      if (entry.data.length > dataBytesMax) usage(false, `entry ${entry.index} of ${entry.data.length} bytes is over the record limit`);
+      previousTerm = entry.term;
     }
   }
 
   private checkHardState(state: HardState): void {
-    usage(Number.isSafeInteger(state.term) && Number.isSafeInteger(state.commit) && state.commit >= 0, `hard state ${JSON.stringify(state)} is not valid`);
-    usage(state.term >= this.hardState.term, `hard state term ${state.term} is below the last one (${this.hardState.term})`);
-    usage(state.commit >= this.hardState.commit, `hard state commit ${state.commit} is below the last one (${this.hardState.commit})`);
-    usage(state.vote.length <= 255 && /^[\x20-\x7e]*$/.test(state.vote), `hard state vote ${JSON.stringify(state.vote)} is not a short ASCII id`);
+    if (!(Number.isSafeInteger(state.term) && Number.isSafeInteger(state.commit) && state.commit >= 0)) usage(false, `hard state ${JSON.stringify(state)} is not valid`);
+    if (state.term < this.hardState.term) usage(false, `hard state term ${state.term} is below the last one (${this.hardState.term})`);
+    if (state.commit < this.hardState.commit) usage(false, `hard state commit ${state.commit} is below the last one (${this.hardState.commit})`);
+    if (!(state.vote.length <= 255 && /^[\x20-\x7e]*$/.test(state.vote))) usage(false, `hard state vote ${JSON.stringify(state.vote)} is not a short ASCII id`);
   }
 
   /** Records that raft saved a snapshot file at (term, index). Needs a sync (flush(true)) like any durable change. */
