@@ -130,7 +130,7 @@ export async function walBenchmarks(): Promise<BenchResult[]> {
     results.push(...encodeAndBootBench(dir));
     const system = new ActorSystem({ mode: 'threads', logLevel: 'error' });
     // the driver shares the WAL's thread, as raft does in a member (the "consensus" placement group)
-    system.add({ name: 'wal', module: new URL('../actors/wal/actor.js', import.meta.url), config: { dataDir: path.join(dir, 'actor'), metadata } satisfies WalActorConfig, group: 'consensus' });
+    system.add({ name: 'wal', module: new URL('../actors/wal/actor.js', import.meta.url), config: { dataDir: path.join(dir, 'actor'), metadata } satisfies WalActorConfig, group: 'consensus', turnEnd: 'microtask' });
     system.add({ name: 'driver', module: new URL('./actors/wal-driver.js', import.meta.url), group: 'consensus' });
     await system.start();
     try {

@@ -30,7 +30,11 @@ export interface AskOptions {
 /** A handle on another actor. */
 export interface ActorRef<P extends AnyProtocol> {
   readonly name: string;
-  /** Sends without waiting. Returns false (and sends nothing) when the receiver's mailbox is at its limit or it is gone. */
+  /**
+   * Sends without waiting. Returns false (and sends nothing) when the receiver's mailbox is at its limit or it is gone.
+   * A message is copied to an actor on another thread and handed over as is to one on the same thread: either way,
+   * neither side may change it (or what it holds) once it is sent. The same goes for replies.
+   */
   tell(message: P['inbox']): boolean;
   /** Sends and waits for the reply. Rejects with MailboxFullError, AskTimeoutError, RemoteError or ActorUnavailableError. */
   ask<M extends P['inbox']>(message: M, options?: AskOptions): Promise<ReplyOf<P, M['type']>>;
@@ -58,6 +62,12 @@ export interface ActorContext {
   peers(): readonly string[];
   /** Reports a fatal error to the supervisor (the same as throwing from a tell handler). */
   fail(error: unknown): void;
+  /**
+   * Sends what this actor has told or asked so far now, rather than when its turn ends. For an actor that gathers
+   * work from outside the runtime (a socket) and has batched it itself: without this its batch would wait for one
+   * more round of the event loop.
+   */
+  flush(): void;
 }
 
 /** Who sent a message. */

@@ -212,7 +212,7 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
   };
   const group = placementGroups(process.env.TETCD_PLACEMENT ?? 'consensus');
   system
-    .add({ name: 'wal', module: actor('wal/actor.js'), config: wal, group: group.wal })
+    .add({ name: 'wal', module: actor('wal/actor.js'), config: wal, group: group.wal, turnEnd: 'microtask' })
     .add({ name: 'snapshot', module: actor('snapshot/actor.js'), config: snapshot, group: group.snapshot })
     .add({ name: 'mvcc', module: actor('mvcc/actor.js'), config: mvcc, group: group.mvcc })
     .add({ name: 'lease', module: actor('lease/actor.js'), config: lease, group: group.lease })

@@ -7,7 +7,7 @@ import type { WireError } from './errors.js';
 /** What a worker thread hosts: one placement group of one or more actors. */
 export interface WorkerBoot {
   group: string;
-  actors: Array<{ name: string; moduleUrl: string; config: unknown }>;
+  actors: Array<{ name: string; moduleUrl: string; config: unknown; turnEnd: 'loop' | 'microtask' }>;
   logLevel: string;
 }
 

@@ -37,6 +37,13 @@ export interface ActorSpec {
    */
   group?: string;
   mailboxLimit?: number;
+  /**
+   * When this actor's turn ends on a worker thread. 'loop' (default): in the next round of the event loop, so a turn
+   * gathers everything that arrived meanwhile. 'microtask': right after the delivery that began it, for an actor
+   * whose input is already batched by one sender of its own thread (the WAL behind raft): its batch then does not
+   * wait a loop round. Ignored on the main thread and in deterministic mode.
+   */
+  turnEnd?: 'loop' | 'microtask';
   /** What the supervisor does when this actor crashes. Default 'shutdown'. */
   onCrash?: 'shutdown' | 'restart';
   /** Restarts allowed before a crash shuts the system down anyway. */
@@ -232,7 +239,7 @@ export class ActorSystem extends EventEmitter {
   private spawnWorker(group: WorkerGroup): Worker {
     const boot: WorkerBoot = {
       group: group.name,
-      actors: group.hosts.map((h) => ({ name: h.spec.name, moduleUrl: String(h.spec.module), config: h.spec.config })),
+      actors: group.hosts.map((h) => ({ name: h.spec.name, moduleUrl: String(h.spec.module), config: h.spec.config, turnEnd: h.spec.turnEnd ?? 'loop' })),
       logLevel: this.logLevel,
     };
     const worker = new Worker(new URL('./worker-host.js', import.meta.url), { workerData: boot, name: group.name });

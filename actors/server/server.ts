@@ -202,11 +202,13 @@ export class EtcdServer implements Api {
   private publishing = false;
   /** Called when this member finds itself removed from the cluster. */
   onRemoved: () => void = () => {};
+  private readonly ctx: ActorContext;
 
   constructor(
     ctx: ActorContext,
     private readonly config: ServerConfig,
   ) {
+    this.ctx = ctx;
     this.raft = ctx.ref<RaftProtocol>(config.actors.raft);
     this.mvcc = ctx.ref<MvccProtocol>(config.actors.mvcc);
     this.lease = ctx.ref<LeaseProtocol>(config.actors.lease);
@@ -786,6 +788,8 @@ export class EtcdServer implements Api {
         for (const r of requests) this.streams.get(r.streamId)?.sink.fail(etcdError(Errors.tooManyRequests));
       }
     }
+    // this turn's batch is complete: send it now, not one loop round later at the end of the actor's turn
+    this.ctx.flush();
   }
 
   /** Resolves once a leader is known; fails with "no leader" after the request timeout. */

@@ -218,6 +218,9 @@ test('actors placed in one group share a worker thread and still talk in ordered
     const a = await system.ref<ProbeProtocol>('a').ask({ type: 'report' });
     t.true(a.refused > 0, 'the in-thread link honours the mailbox limit too');
     t.is(await system.ref<ProbeProtocol>('a').ask({ type: 'echo', value: 'same thread' }), 'same thread');
+    // within the thread a message is handed over as it is; to another thread it is copied
+    t.true(await system.ref<ProbeProtocol>('a').ask({ type: 'shareProbe', to: 'sink' }));
+    t.false(await system.ref<ProbeProtocol>('b').ask({ type: 'shareProbe', to: 'sink' }));
   } finally {
     await system.stop();
   }
