@@ -240,8 +240,9 @@ async function boot(config: MemberConfig, log: Logger, lock: DataDirLock): Promi
       const drained = Date.now();
       await system.stop();
       lock.release();
-      const timings = { drainMs: drained - began, actorsMs: Date.now() - drained };
-      if (Date.now() - began > memberLimits.slowStopWarnMs) log.warn('slow stop', timings);
+      const ended = Date.now();
+      const timings = { drainMs: drained - began, actorsMs: ended - drained };
+      if (ended - began > memberLimits.slowStopWarnMs) log.warn('slow stop', timings);
       else log.info('stopped', timings);
     })();
     return stopping;

@@ -82,9 +82,6 @@ class Courier {
     private readonly onOverflow: (to: string) => void,
   ) {}
 
-  /** Messages dropped because their receiver was gone (stopped or crashed). */
-  dropped = 0;
-
   send(to: string, message: unknown): void {
     const queue = this.backlog.get(to);
     if (queue) {
@@ -94,10 +91,7 @@ class Courier {
     }
     const ref = this.ctx.ref<AnyProtocol>(to);
     if (ref.tell(message as never)) return;
-    if (ref.gone()) {
-      this.dropped++;
-      return;
-    }
+    if (ref.gone()) return; // nobody left to deliver to
     this.backlog.set(to, [message]);
     void ref.whenWritable().then(() => this.drain(to));
   }
@@ -107,11 +101,8 @@ class Courier {
     if (!queue) return;
     const ref = this.ctx.ref<AnyProtocol>(to);
     while (queue.length > 0 && ref.tell(queue[0] as never)) queue.shift();
-    if (queue.length > 0 && ref.gone()) {
-      // nobody left to deliver to: waiting for room would resolve at once, forever
-      this.dropped += queue.length;
-      queue.length = 0;
-    }
+    // nobody left to deliver to: waiting for room would resolve at once, forever
+    if (queue.length > 0 && ref.gone()) queue.length = 0;
     if (queue.length === 0) this.backlog.delete(to);
     else void ref.whenWritable().then(() => this.drain(to));
   }

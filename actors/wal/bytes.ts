@@ -1,7 +1,7 @@
 // Little-endian field encoding for the on-disk formats (WAL records and snapshot headers). The formats are written by
 // hand rather than with a general codec so that a file written today stays readable whatever a codec library does
 // tomorrow, and so the hot records (entries, hard state) cost no allocation beyond their bytes.
-import { assert } from '../../runtime/assert.js';
+import { assert, AssertionError } from '../../runtime/assert.js';
 
 const two32 = 2 ** 32;
 const textEncoder = new TextEncoder();
@@ -10,7 +10,7 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true });
 /** Writes a non-negative safe integer as a u64 (two u32 halves: no BigInt on the hot path). */
 export function setU64(view: DataView, offset: number, value: number): void {
   // on the hot path (twice per entry record): the message is built only when the check fails
-  if (!(Number.isSafeInteger(value) && value >= 0)) assert(false, `u64 field out of range: ${value}`);
+  if (!(Number.isSafeInteger(value) && value >= 0)) throw new AssertionError(`u64 field out of range: ${value}`);
   view.setUint32(offset, value >>> 0, true);
   view.setUint32(offset + 4, Math.floor(value / two32), true);
 }

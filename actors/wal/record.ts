@@ -26,7 +26,7 @@
 // last checksum (which it also carries in its payload). Every later record continues from the record before it, so a
 // missing, repeated or reordered record breaks the chain even when each record is intact on its own.
 import type { ConfState, Entry, EntryType, HardState, NodeId } from '../raft/core/types.js';
-import { assert } from '../../runtime/assert.js';
+import { assert, AssertionError } from '../../runtime/assert.js';
 import { ByteReader, ByteWriter, FieldDecodeError, getU64, setU64 } from './bytes.js';
 import { crc32c } from './crc32c.js';
 import { walLimits } from './limits.js';
@@ -128,7 +128,7 @@ export class RecordBuffer {
 
   /** Lays out a record's header and padding; returns the payload's offset for the caller to fill, then seal(). */
   private begin(type: RecordType, payloadBytes: number): number {
-    if (!(payloadBytes >= 0 && payloadBytes <= walLimits.recordPayloadBytesMax)) assert(false, `record payload of ${payloadBytes} bytes is over the limit`);
+    if (!(payloadBytes >= 0 && payloadBytes <= walLimits.recordPayloadBytesMax)) throw new AssertionError(`record payload of ${payloadBytes} bytes is over the limit`);
     const size = recordBytes(payloadBytes);
     const at = this.reserve(size);
     const padBytes = size - recordHeaderBytes - payloadBytes;
@@ -156,7 +156,7 @@ export class RecordBuffer {
     const p = at + recordHeaderBytes;
     setU64(this.view, p, entry.term);
     setU64(this.view, p + 8, entry.index);
-    if (entry.type !== 0 && entry.type !== 1) assert(false, `unknown entry type ${entry.type}`);
+    if (entry.type !== 0 && entry.type !== 1) throw new AssertionError(`unknown entry type ${entry.type}`);
     this.bytes[p + 16] = entry.type;
     this.bytes.set(data, p + entryPayloadHeaderBytes);
     this.seal(at, payloadBytes, this.crc);

@@ -550,32 +550,30 @@ export class Wal {
   // checkEntries and checkHardState run on every append: each message is built only when its check fails.
   private checkEntries(entries: readonly Entry[]): void {
     const first = entries[0]!;
-    if (!(Number.isSafeInteger(first.index) && first.index >= 1)) usage(false, `entry index ${first.index} is not a positive integer`);
-    if (first.index > this.lastIndexValue + 1) usage(false, `entry ${first.index} would leave a gap after the last index ${this.lastIndexValue}`);
+    if (!(Number.isSafeInteger(first.index) && first.index >= 1)) throw new WalUsageError(`entry index ${first.index} is not a positive integer`);
+    if (first.index > this.lastIndexValue + 1) throw new WalUsageError(`entry ${first.index} would leave a gap after the last index ${this.lastIndexValue}`);
     if (first.index <= this.lastIndexValue) {
-      if (first.index <= this.hardState.commit) usage(false, `entry ${first.index} would overwrite a committed entry (commit ${this.hardState.commit})`);
-      if (this.marker && first.index <= this.marker.index) usage(false, `entry ${first.index} would overwrite the snapshot at ${this.marker.index}`);
-    } else if (first.term < this.lastTerm) {
-      usage(false, `entry ${first.index} has term ${first.term}, below the last term ${this.lastTerm}`);
-    }
+      if (first.index <= this.hardState.commit) throw new WalUsageError(`entry ${first.index} would overwrite a committed entry (commit ${this.hardState.commit})`);
+      if (this.marker && first.index <= this.marker.index) throw new WalUsageError(`entry ${first.index} would overwrite the snapshot at ${this.marker.index}`);
+    } else if (first.term < this.lastTerm) throw new WalUsageError(`entry ${first.index} has term ${first.term}, below the last term ${this.lastTerm}`);
     const dataBytesMax = walLimits.recordPayloadBytesMax - entryPayloadHeaderBytes;
     let previousTerm = first.term;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
-      if (entry.index !== first.index + i) usage(false, `entries are not contiguous at position ${i}`);
-      if (!(Number.isSafeInteger(entry.term) && entry.term >= 0)) usage(false, `entry ${entry.index} has an invalid term ${entry.term}`);
-      if (entry.term < previousTerm) usage(false, `entry ${entry.index} has a lower term than the entry before it`);
-      if (entry.type !== 0 && entry.type !== 1) usage(false, `entry ${entry.index} has an unknown type ${entry.type}`);
-      if (entry.data.length > dataBytesMax) usage(false, `entry ${entry.index} of ${entry.data.length} bytes is over the record limit`);
+      if (entry.index !== first.index + i) throw new WalUsageError(`entries are not contiguous at position ${i}`);
+      if (!(Number.isSafeInteger(entry.term) && entry.term >= 0)) throw new WalUsageError(`entry ${entry.index} has an invalid term ${entry.term}`);
+      if (entry.term < previousTerm) throw new WalUsageError(`entry ${entry.index} has a lower term than the entry before it`);
+      if (entry.type !== 0 && entry.type !== 1) throw new WalUsageError(`entry ${entry.index} has an unknown type ${entry.type}`);
+      if (entry.data.length > dataBytesMax) throw new WalUsageError(`entry ${entry.index} of ${entry.data.length} bytes is over the record limit`);
       previousTerm = entry.term;
     }
   }
 
   private checkHardState(state: HardState): void {
-    if (!(Number.isSafeInteger(state.term) && Number.isSafeInteger(state.commit) && state.commit >= 0)) usage(false, `hard state ${JSON.stringify(state)} is not valid`);
-    if (state.term < this.hardState.term) usage(false, `hard state term ${state.term} is below the last one (${this.hardState.term})`);
-    if (state.commit < this.hardState.commit) usage(false, `hard state commit ${state.commit} is below the last one (${this.hardState.commit})`);
-    if (!(state.vote.length <= 255 && /^[\x20-\x7e]*$/.test(state.vote))) usage(false, `hard state vote ${JSON.stringify(state.vote)} is not a short ASCII id`);
+    if (!(Number.isSafeInteger(state.term) && Number.isSafeInteger(state.commit) && state.commit >= 0)) throw new WalUsageError(`hard state ${JSON.stringify(state)} is not valid`);
+    if (state.term < this.hardState.term) throw new WalUsageError(`hard state term ${state.term} is below the last one (${this.hardState.term})`);
+    if (state.commit < this.hardState.commit) throw new WalUsageError(`hard state commit ${state.commit} is below the last one (${this.hardState.commit})`);
+    if (!(state.vote.length <= 255 && /^[\x20-\x7e]*$/.test(state.vote))) throw new WalUsageError(`hard state vote ${JSON.stringify(state.vote)} is not a short ASCII id`);
   }
 
   /** Records that raft saved a snapshot file at (term, index). Needs a sync (flush(true)) like any durable change. */
