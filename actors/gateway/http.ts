@@ -390,7 +390,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   // ---- plain endpoints ----
 
-  const handleHealth = (res: HttpResponse, query: string): void => {
+  const handleHealth = (res: HttpResponse, query: string, close: boolean): void => {
     let aborted = false;
     res.onAborted(() => (aborted = true));
     api.health(parseHealthQuery(query)).then(
@@ -403,13 +403,13 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
           res.writeStatus('200 OK');
           writeCors(res);
           res.writeHeader('Content-Type', 'text/plain; charset=utf-8');
-          res.end('{"health":"true"}');
-        } else respondText(res, 503, '{"health":"false"}');
+          res.end('{"health":"true"}', close);
+        } else respondText(res, 503, '{"health":"false"}', undefined, close);
       });
     });
   };
 
-  const handleMetrics = (res: HttpResponse): void => {
+  const handleMetrics = (res: HttpResponse, close: boolean): void => {
     let aborted = false;
     res.onAborted(() => (aborted = true));
     void metrics.text().then((text) => {
@@ -418,7 +418,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         res.writeStatus('200 OK');
         writeCors(res);
         res.writeHeader('Content-Type', metrics.contentType());
-        res.end(text);
+        res.end(text, close);
       });
     });
   };
@@ -444,31 +444,55 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   app.any('/*', (res: HttpResponse, req: HttpRequest) => guarded(res, 'request', () => dispatch(res, req)));
 
+  /**
+   * Answers a request whose body nobody reads (404, 405, a redirect, /version) once that body has arrived and been
+   * dropped. Answering while the client is still uploading and then closing would show it a broken pipe instead of
+   * the answer; past the same drain cap as a refused oversized body the answer goes out and the connection closes.
+   */
+  const answerAfterBody = (res: HttpResponse, req: HttpRequest, answer: (close: boolean) => void): void => {
+    const declared = req.getHeader('content-length');
+    if ((declared === '' || declared === '0') && req.getHeader('transfer-encoding') === '') return answer(false);
+    let aborted = false;
+    let received = 0;
+    res.onAborted(() => (aborted = true));
+    res.onData((chunk, isLast) => guarded(res, 'dropped body', () => {
+      if (aborted) return;
+      received += chunk.byteLength;
+      const close = !isLast && received > bodyMax + gatewayLimits.refusedBodyDrainBytesMax;
+      if (!isLast && !close) return;
+      aborted = true;
+      res.cork(() => answer(close));
+    }));
+  };
+
   const dispatch = (res: HttpResponse, req: HttpRequest): void => {
     const method = req.getMethod();
     let path = req.getUrl();
     if (method === 'options') {
-      res.writeStatus('200 OK');
-      writeCors(res);
-      return void res.end();
+      return answerAfterBody(res, req, (close) => {
+        res.writeStatus('200 OK');
+        writeCors(res);
+        res.end(undefined, close);
+      });
     }
     if (needsCleaning(path)) {
       const query = req.getQuery();
       const location = cleanPath(path) + (query ? '?' + query : '');
-      res.writeStatus(statusLine(301));
-      writeCors(res);
-      res.writeHeader('Location', location);
-      if (method === 'get' || method === 'head') {
+      const html = method === 'get' || method === 'head';
+      return answerAfterBody(res, req, (close) => {
+        res.writeStatus(statusLine(301));
+        writeCors(res);
+        res.writeHeader('Location', location);
+        if (!html) return void res.end(undefined, close);
         res.writeHeader('Content-Type', 'text/html; charset=utf-8');
-        return void res.end(`<a href="${location}">Moved Permanently</a>.\n\n`);
-      }
-      return void res.end();
+        res.end(`<a href="${location}">Moved Permanently</a>.\n\n`, close);
+      });
     }
     if (path.startsWith('/v3beta/')) path = '/v3/' + path.slice(8);
     if (path.startsWith('/v3/')) {
       const route = routes.get(path);
-      if (route === undefined) return respondText(res, 404, 'Not Found');
-      if (method !== 'post') return respondText(res, 405, 'Method Not Allowed');
+      if (route === undefined) return answerAfterBody(res, req, (close) => respondText(res, 404, 'Not Found', undefined, close));
+      if (method !== 'post') return answerAfterBody(res, req, (close) => respondText(res, 405, 'Method Not Allowed', undefined, close));
       const context = new RequestContext(req.getHeader('authorization') || undefined);
       switch (route.kind) {
         case 'unary':
@@ -486,18 +510,23 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     switch (path) {
       case '/health':
-        if (method !== 'get') return respondText(res, 405, 'Method Not Allowed', ['Allow', 'GET']);
-        return handleHealth(res, req.getQuery() ?? '');
+        if (method !== 'get') return answerAfterBody(res, req, (close) => respondText(res, 405, 'Method Not Allowed', ['Allow', 'GET'], close));
+        {
+          const query = req.getQuery() ?? '';
+          return answerAfterBody(res, req, (close) => handleHealth(res, query, close));
+        }
       case '/version':
-        if (method !== 'get') return respondText(res, 405, 'Method Not Allowed', ['Allow', 'GET']);
-        res.writeStatus('200 OK');
-        writeCors(res);
-        res.writeHeader('Content-Type', 'application/json');
-        return void res.end(encodeVersion(api.version()));
+        if (method !== 'get') return answerAfterBody(res, req, (close) => respondText(res, 405, 'Method Not Allowed', ['Allow', 'GET'], close));
+        return answerAfterBody(res, req, (close) => {
+          res.writeStatus('200 OK');
+          writeCors(res);
+          res.writeHeader('Content-Type', 'application/json');
+          res.end(encodeVersion(api.version()), close);
+        });
       case '/metrics':
-        return handleMetrics(res);
+        return answerAfterBody(res, req, (close) => handleMetrics(res, close));
     }
-    return respondText(res, 404, '404 page not found');
+    return answerAfterBody(res, req, (close) => respondText(res, 404, '404 page not found', undefined, close));
   };
 
   // ---- WebSocket on the stream paths ----

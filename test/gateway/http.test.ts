@@ -290,6 +290,75 @@ test('unknown paths and wrong methods answer like etcd', async (t) => {
   });
 });
 
+test('a body nobody reads (404, 405, redirect, /health, /version) is taken to its end before the answer', async (t) => {
+  // Answering mid-upload and then dropping the connection showed the client a broken pipe (EPIPE) instead of the
+  // answer; a body of a few MiB made that certain. The connection stays usable afterwards.
+  await withGateway({}, async (url) => {
+    const body = Buffer.alloc(3 * 1024 * 1024, 'x');
+    const cases: Array<[string, string, number]> = [
+      ['DELETE', '/v3/kv/put', 405],
+      ['PUT', '/v3/kv/nope', 404],
+      ['GET', '/elsewhere', 404],
+      ['PUT', '/v3//kv/put', 301],
+      ['POST', '/health', 405],
+      ['GET', '/health', 200],
+      ['GET', '/version', 200],
+      ['OPTIONS', '/v3/kv/put', 200],
+    ];
+    for (const [method, path, status] of cases) {
+      t.is(await slowUpload(url, method, path, body), status, `${method} ${path}`);
+    }
+    // several on one keep-alive connection: each answer comes after its body, and the next request is parsed cleanly
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = http.request(new URL('/v3/kv/range', url), { method: 'PUT', agent, headers: { 'content-length': String(body.length) } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+        t.is(status, 405);
+      }
+      const put = await new Promise<number>((resolve, reject) => {
+        const req = http.request(new URL('/v3/kv/put', url), { method: 'POST', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ key: b64('k'), value: b64('v') }));
+      });
+      t.is(put, 200);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
+/** Sends the body in 256 KiB pieces a few milliseconds apart, so the server has every chance to answer mid-upload. */
+function slowUpload(url: string, method: string, path: string, body: Buffer): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = http.request(new URL(path, url), { method, agent: false, headers: { 'content-length': String(body.length) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    const piece = 256 * 1024;
+    let offset = 0;
+    const next = (): void => {
+      const end = Math.min(offset + piece, body.length);
+      const last = end === body.length;
+      const chunk = body.subarray(offset, end);
+      offset = end;
+      if (last) req.end(chunk);
+      else req.write(chunk, () => setTimeout(next, 3));
+    };
+    next();
+  });
+}
+
 async function pick(reply: Promise<{ status: number; text: string }>): Promise<[number, string]> {
   const r = await reply;
   return [r.status, r.text];
