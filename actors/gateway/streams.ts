@@ -19,8 +19,9 @@ import { EtcdError, GrpcCode } from '../api/errors.js';
 import type { LeaseKeepAliveRequest, WatchRequest } from '../api/types.js';
 import type { Api, CallContext, LeaseKeepAliveSession, SnapshotResponse, WatchSession } from './api.js';
 import { decodeValue, decoders, RequestDecodeError } from './json/decode.js';
-import { encodeLeaseKeepAlive, encodeSnapshot, encodeWatch, streamError } from './json/encode.js';
+import { encodeLeaseKeepAlive, encodeSnapshot, streamError } from './json/encode.js';
 import { JsonEndOfInputError, readFirstValue, scanValueEnd, type JsonNode } from './json/reader.js';
+import { encodeWatchMessages, type EncodedMessages } from './json/watch-batch.js';
 import { httpStatusOf, statusText } from './status.js';
 
 export interface OutletLimits {
@@ -42,6 +43,8 @@ export interface OutletHooks {
 export interface Outlet {
   readonly closed: boolean;
   write(messages: readonly string[]): void;
+  /** Writes messages already encoded; their bytes are read (or copied) before this returns. */
+  writeEncoded(messages: EncodedMessages): void;
   /** Writes the final messages (if any) and ends the stream. */
   end(finalMessages?: readonly string[]): void;
   /** The transport is gone: stop without touching it. */
@@ -71,7 +74,8 @@ export class ChunkedOutlet implements Outlet {
   private done = false;
   private suspect = false;
   private maybeBufferedBytes = 0;
-  private queue: string[] = [];
+  /** Bytes waiting while uWS may still be buffering; each entry is owned (a copy, never the encoder's scratch). */
+  private queue: Uint8Array[] = [];
   private queuedBytes = 0;
   private paused = false;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -99,9 +103,17 @@ export class ChunkedOutlet implements Outlet {
 
   write(messages: readonly string[]): void {
     if (this.done || messages.length === 0) return;
-    const data = messages.join('\n') + '\n';
+    this.writeBytes(Buffer.from(messages.join('\n') + '\n', 'utf8'), true);
+  }
+
+  writeEncoded(messages: EncodedMessages): void {
+    if (this.done || messages.ends.length === 0) return;
+    this.writeBytes(messages.bytes, false);
+  }
+
+  private writeBytes(data: Uint8Array, owned: boolean): void {
     if (this.suspect || this.queue.length > 0) {
-      this.queue.push(data);
+      this.queue.push(owned ? data : Uint8Array.prototype.slice.call(data));
       this.queuedBytes += data.length;
       this.scheduleProbe();
     } else this.writeNow(data);
@@ -112,8 +124,8 @@ export class ChunkedOutlet implements Outlet {
     if (this.done) return;
     this.done = true;
     this.clearProbe();
-    let data = this.queue.join('');
-    if (finalMessages.length > 0) data += finalMessages.join('\n') + '\n';
+    const pieces = this.queue;
+    if (finalMessages.length > 0) pieces.push(Buffer.from(finalMessages.join('\n') + '\n', 'utf8'));
     this.queue = [];
     this.queuedBytes = 0;
     this.res.cork(() => {
@@ -121,7 +133,7 @@ export class ChunkedOutlet implements Outlet {
         this.headWritten = true;
         this.writeHead(this.res);
       }
-      if (data.length > 0) this.res.write(data);
+      if (pieces.length > 0) this.res.write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
       this.res.end();
     });
   }
@@ -141,7 +153,7 @@ export class ChunkedOutlet implements Outlet {
     this.queuedBytes = 0;
   }
 
-  private writeNow(data: string): boolean {
+  private writeNow(data: Uint8Array): boolean {
     let ok = false;
     this.res.cork(() => {
       if (!this.headWritten) {
@@ -168,25 +180,25 @@ export class ChunkedOutlet implements Outlet {
    */
   private flushQueue(): void {
     while (this.queue.length > 0) {
-      let piece = '';
-      while (this.queue.length > 0 && piece.length < this.limits.pauseBytes) {
-        const head = this.queue[0]!;
-        const n = this.takeLength(head, this.limits.pauseBytes - piece.length);
-        piece += head.slice(0, n);
-        if (n === head.length) this.queue.shift();
-        else this.queue[0] = head.slice(n);
+      const parts: Uint8Array[] = [];
+      let size = 0;
+      while (this.queue.length > 0 && size < this.limits.pauseBytes) {
+        const part = this.take(this.limits.pauseBytes - size);
+        parts.push(part);
+        size += part.length;
       }
-      this.queuedBytes -= piece.length;
-      if (!this.writeNow(piece)) return;
+      if (!this.writeNow(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size))) return;
     }
   }
 
-  /** Up to `max` characters of `text`, never splitting a surrogate pair. */
-  private takeLength(text: string, max: number): number {
-    let n = Math.min(text.length, Math.max(1, max));
-    const last = text.charCodeAt(n - 1);
-    if (n < text.length && last >= 0xd800 && last < 0xdc00) n++;
-    return n;
+  /** Takes up to `max` bytes (at least one) off the front of the queue. A chunked body is bytes: any cut will do. */
+  private take(max: number): Uint8Array {
+    const head = this.queue[0]!;
+    const n = Math.min(head.length, Math.max(1, max));
+    if (n === head.length) this.queue.shift();
+    else this.queue[0] = head.subarray(n);
+    this.queuedBytes -= n;
+    return head.subarray(0, n);
   }
 
   private check(): void {
@@ -241,12 +253,7 @@ export class ChunkedOutlet implements Outlet {
       }
       return;
     }
-    const head = this.queue[0]!;
-    const n = this.takeLength(head, this.limits.probeBytes);
-    if (n === head.length) this.queue.shift();
-    else this.queue[0] = head.slice(n);
-    this.queuedBytes -= n;
-    if (this.writeNow(head.slice(0, n))) this.flushQueue();
+    if (this.writeNow(this.take(this.limits.probeBytes))) this.flushQueue();
     this.check();
     if (this.queue.length > 0) this.scheduleProbe();
   }
@@ -283,6 +290,23 @@ export class WebSocketOutlet implements Outlet {
     this.ws.cork(() => {
       for (const message of messages) this.ws.send(message, false);
     });
+    this.check();
+  }
+
+  writeEncoded(messages: EncodedMessages): void {
+    if (this.done || messages.ends.length === 0) return;
+    const { bytes, ends } = messages;
+    this.ws.cork(() => {
+      let start = 0;
+      for (const end of ends) {
+        this.ws.send(bytes.subarray(start, end), false);
+        start = end + 1;
+      }
+    });
+    this.check();
+  }
+
+  private check(): void {
     const buffered = this.ws.getBufferedAmount();
     if (buffered > this.limits.capBytes) return this.overflow(buffered);
     if (!this.paused && buffered > this.limits.pauseBytes) {
@@ -445,9 +469,7 @@ export class WatchBridge implements StreamBridge {
       {
         send: (responses) => {
           if (this.closedFlag || responses.length === 0) return;
-          const messages = new Array<string>(responses.length);
-          for (let i = 0; i < responses.length; i++) messages[i] = `{"result":${encodeWatch(responses[i]!)}}`;
-          this.outlet.write(messages);
+          this.outlet.writeEncoded(encodeWatchMessages(responses));
         },
         fail: (error) => {
           if (this.closedFlag) return;

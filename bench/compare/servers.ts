@@ -57,7 +57,8 @@ export const tetcd: ServerDefinition = {
     if (!fs.existsSync(path.join(repoRoot, 'dist', 'runtime', 'main.js'))) return 'tetcd is not built (make build)';
     return undefined;
   },
-  command: () => [process.execPath, path.join(repoRoot, 'bin', 'tetcd')],
+  // TETCD_BENCH_NODE_FLAGS: Node flags for the members, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile a run
+  command: () => [process.execPath, ...(process.env.TETCD_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''), path.join(repoRoot, 'bin', 'tetcd')],
   // durability as etcd's: tetcd fsyncs unless told --unsafe-no-fsync, which the comparison never passes
   extraFlags: [],
   env: {},

@@ -7,6 +7,7 @@ import { Base64Error, decodeBase64, encodeBase64 } from '../../actors/gateway/js
 import { decodeBody, decoders, RequestDecodeError } from '../../actors/gateway/json/decode.js';
 import * as enc from '../../actors/gateway/json/encode.js';
 import { goJsonString, goQuote } from '../../actors/gateway/json/gotext.js';
+import { encodeWatchMessages } from '../../actors/gateway/json/watch-batch.js';
 import { putSize, txnSize } from '../../actors/gateway/json/protosize.js';
 import { JsonEndOfInputError, JsonSyntaxError, readFirstValue, readWholeValue, stringValue, type JsonNode } from '../../actors/gateway/json/reader.js';
 
@@ -188,4 +189,38 @@ test('protobuf sizes match etcd\'s numbers', (t) => {
   t.is(putSize({ key: Buffer.from('big'), value: new Uint8Array(2_200_000) }), 2_200_010);
   t.is(putSize({ key: Buffer.from('k'), value: new Uint8Array(0), lease: -1n }), 3 + 11);
   t.is(txnSize({ compare: [], success: [{ requestPut: { key: Buffer.from('k'), value: Buffer.from('v') } }], failure: [] }), 2 + 2 + 6);
+});
+
+test('watch messages encoded into bytes are byte for byte the string encoder\'s, at any size and in any mix', (t) => {
+  const kv = (key: string, value: Uint8Array): Event['kv'] => ({ key: Buffer.from(key), createRevision: 3, modRevision: 9, version: 2, value, lease: 0n });
+  const small: Event[] = [{ type: 0, kv: kv('k', Buffer.from('v')) }];
+  const unicode: Event[] = [{ type: 1, kv: kv('ключ\u{1f600}', new Uint8Array(0)), prevKv: kv('ключ\u{1f600}', Buffer.from('před')) }];
+  // large enough that one delivery grows the scratch buffer several times, and past the size it keeps
+  const big: Event[] = [{ type: 0, kv: kv('big', new Uint8Array(300_000).fill(7)) }];
+  const other = { ...header, revision: header.revision + 1 };
+  const shapes: Array<(i: number) => WatchResponse> = [
+    (i) => ({ header, watchId: i + 1, events: small }),
+    (i) => ({ header: other, watchId: i + 1, events: small }),
+    (i) => ({ header, watchId: i * 7919 + 1, events: unicode, fragment: true }),
+    (i) => ({ header, watchId: i + 1, events: big }),
+    () => ({ header, watchId: 0, events: small }),
+    (i) => ({ header, watchId: i, events: [], created: true }),
+    (i) => ({ header, watchId: i + 1, events: [], canceled: true, cancelReason: 'mvcc: required revision has been compacted', compactRevision: 5 }),
+    (i) => ({ header, watchId: Number.MAX_SAFE_INTEGER - i, events: small }),
+  ];
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(shapes.length - 1), fc.nat(20_000)), { minLength: 1, maxLength: 60 }), (picks) => {
+      const responses = picks.map(([shape, i]) => shapes[shape]!(i));
+      const { bytes, ends } = encodeWatchMessages(responses);
+      const expected = responses.map((r) => `{"result":${enc.encodeWatch(r)}}`);
+      t.is(Buffer.from(bytes).toString('utf8'), expected.join('\n') + '\n');
+      let start = 0;
+      for (let i = 0; i < ends.length; i++) {
+        t.is(Buffer.from(bytes.subarray(start, ends[i])).toString('utf8'), expected[i]);
+        start = ends[i]! + 1;
+      }
+      t.is(start, bytes.length);
+    }),
+    { numRuns: 200 },
+  );
 });
