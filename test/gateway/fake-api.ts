@@ -266,17 +266,24 @@ export class FakeApi implements Api {
     return { header: this.header(revision), deleted: prevKvs.length, prevKvs: r.prevKv === true ? prevKvs : [] };
   }
 
-  /** Sends one event to every matching watcher; watchers that match share one events array (encoded once). */
+  /**
+   * Sends one event to every matching watcher, one batch per session as the member's server does; watchers that match
+   * share one events array (encoded once).
+   */
   private publish(event: Event): void {
     this.history.push(event);
     if (this.history.length > 10_000) this.history.shift();
     const key = keyString(event.kv.key);
     const shared: Event[] = [{ type: event.type, kv: event.kv }];
     const withPrev: Event[] = [event];
+    const batches = new Map<FakeWatchSession, WatchResponse[]>();
     for (const watcher of this.watchers.values()) {
       if (!inRange(key, watcher.key, watcher.end)) continue;
-      watcher.session.emit([{ header: this.header(event.kv.modRevision), watchId: watcher.id, events: watcher.prevKv ? withPrev : shared }]);
+      let batch = batches.get(watcher.session);
+      if (batch === undefined) batches.set(watcher.session, (batch = []));
+      batch.push({ header: this.header(event.kv.modRevision), watchId: watcher.id, events: watcher.prevKv ? withPrev : shared });
     }
+    for (const [session, responses] of batches) session.emit(responses);
   }
 
   range(request: RangeRequest, context: CallContext): Promise<RangeResponse> {

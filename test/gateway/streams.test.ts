@@ -205,6 +205,22 @@ test('WebSocket watch: one request per message in, one {"result":…} per messag
   });
 });
 
+test('WebSocket watch fan-out: a delivery to thousands of watchers of one socket is one message per response, each whole', async (t) => {
+  await withGateway({}, async (url) => {
+    const { ws, messages } = await openWs(url, '/v3/watch');
+    const watchers = 3_000;
+    for (let i = 0; i < watchers; i++) ws.send(create('fan', { watch_id: i + 1 }));
+    t.true(await until(() => messages.length === watchers, 20_000), `${messages.length} created`);
+    // a value large enough that the delivery's bytes outgrow the encoder's first buffer several times
+    await post(url, '/v3/kv/put', JSON.stringify({ key: b64('fan'), value: b64('v'.repeat(1_000)) }));
+    t.true(await until(() => messages.length === 2 * watchers, 20_000), `${messages.length - watchers} of ${watchers} events`);
+    const events = messages.slice(watchers).map((m) => JSON.parse(m) as { result: { watch_id: string; events: Array<{ kv: { key: string; value: string } }> } });
+    t.deepEqual(events.map((e) => Number(e.result.watch_id)), Array.from({ length: watchers }, (_, i) => i + 1));
+    t.true(events.every((e) => e.result.events[0]!.kv.key === b64('fan') && e.result.events[0]!.kv.value === b64('v'.repeat(1_000))));
+    ws.close();
+  });
+});
+
 test('WebSocket unary paths: answers in request order, an error answers only its request', async (t) => {
   await withGateway({}, async (url) => {
     const { ws, messages } = await openWs(url, '/v3/kv/put');
