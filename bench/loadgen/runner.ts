@@ -84,6 +84,9 @@ class WorkerHandle {
   next<T extends FromWorker['type']>(type: T, timeoutMs: number): Promise<Extract<FromWorker, { type: T }>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new TimeoutError(`worker did not report '${type}' within ${timeoutMs} ms`)), timeoutMs);
+      // The worker keeps the process alive while it runs; a wait left over after a failure must not (it kept the
+      // comparison hanging for minutes after a worker failed and every worker was terminated).
+      timer.unref();
       this.waiters.set(type, (m) => {
         clearTimeout(timer);
         resolve(m as Extract<FromWorker, { type: T }>);

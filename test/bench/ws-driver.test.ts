@@ -3,7 +3,10 @@
 // created:true and puts fanned out to every watcher as events. It checks that unary answers are matched in order,
 // that watch and keep-alive runs count what the stand-in delivers, and that an {"error":...} answer is an error.
 import test from 'ava';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { runLoad } from '../../bench/loadgen/runner.js';
 import type { RunOptions, Workload } from '../../bench/loadgen/workload.js';
@@ -121,4 +124,20 @@ test('lease keep-alive over WebSocket: grants, then every keep-alive answered', 
   } finally {
     await s.close();
   }
+});
+
+test('a worker that fails ends the generator at once: no wait it left behind keeps the process alive', async (t) => {
+  // Port 1 on loopback refuses connections, so the first watch socket fails its worker. The generator must report
+  // that and exit; before, a timer of a wait that would never be answered kept it alive for minutes.
+  const cli = fileURLToPath(new URL('../../bench/loadgen/cli.js', import.meta.url));
+  const child = spawn(process.execPath, [cli, 'watch', '--driver', 'ws', '--endpoints', 'http://127.0.0.1:1', '--streams', '2', '--watch-per-stream', '10', '--put-rate', '5', '--put-total', '5', '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(timer);
+  t.is(signal, null, `still running after 30 s: ${output}`);
+  t.not(code, 0);
+  t.regex(output, /worker failed: WebSocket ws:\/\/127\.0\.0\.1:1\/v3\/watch/);
 });
