@@ -171,6 +171,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const maxRequestBytes = options.maxRequestBytes ?? gatewayLimits.maxRequestBytesDefault;
   const grpcMax = grpcReceiveBytesMax(maxRequestBytes);
   const bodyMax = bodyBytesMax(maxRequestBytes);
+  /** A body nobody will use is read and dropped up to this size, then the answer goes out and the connection closes. */
+  const drainBytesMax = bodyMax + gatewayLimits.refusedBodyDrainBytesMax;
   const outletLimits: OutletLimits = {
     pauseBytes: options.streamPauseBytes ?? gatewayLimits.streamPauseBytesDefault,
     capBytes: options.streamBufferedBytesMax ?? gatewayLimits.streamBufferedBytesMaxDefault,
@@ -244,7 +246,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         refusal = new MessageTooLargeError(received, grpcMax).message;
       }
       if (refusal !== undefined) {
-        const close = !isLast && received > bodyMax + gatewayLimits.refusedBodyDrainBytesMax;
+        const close = !isLast && received > drainBytesMax;
         if (!isLast && !close) return;
         const message = refusal;
         res.cork(() => {
@@ -452,15 +454,16 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const answerAfterBody = (res: HttpResponse, req: HttpRequest, answer: (close: boolean) => void): void => {
     const declared = req.getHeader('content-length');
     if ((declared === '' || declared === '0') && req.getHeader('transfer-encoding') === '') return answer(false);
-    let aborted = false;
+    /** Aborted by the client, or answered. */
+    let done = false;
     let received = 0;
-    res.onAborted(() => (aborted = true));
+    res.onAborted(() => (done = true));
     res.onData((chunk, isLast) => guarded(res, 'dropped body', () => {
-      if (aborted) return;
+      if (done) return;
       received += chunk.byteLength;
-      const close = !isLast && received > bodyMax + gatewayLimits.refusedBodyDrainBytesMax;
+      const close = !isLast && received > drainBytesMax;
       if (!isLast && !close) return;
-      aborted = true;
+      done = true;
       res.cork(() => answer(close));
     }));
   };

@@ -113,7 +113,7 @@ export class ChunkedOutlet implements Outlet {
 
   private writeBytes(data: Uint8Array, owned: boolean): void {
     if (this.suspect || this.queue.length > 0) {
-      this.queue.push(owned ? data : Uint8Array.prototype.slice.call(data));
+      this.queue.push(owned ? data : Buffer.from(data)); // Buffer.from copies a view
       this.queuedBytes += data.length;
       this.scheduleProbe();
     } else this.writeNow(data);
